@@ -1,0 +1,219 @@
+"""The `gitforge` command."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import secrets
+import sys
+import time
+
+import click
+
+from gitforge.config import DEFAULT_HOME, Config
+from gitforge.store.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def with_home(command):
+    """Give a command `--home DIR`; the config it names is passed as `config`.
+
+    GITFORGE_HOME is set for the rest of the process so that the task queue,
+    chosen at import, lives in the same home.
+    """
+
+    @click.option(
+        "--home",
+        envvar="GITFORGE_HOME",
+        default=DEFAULT_HOME,
+        show_default=True,
+        type=click.Path(file_okay=False),
+        help="The data home (env: GITFORGE_HOME).",
+    )
+    @functools.wraps(command)
+    def wrapper(home, **kwargs):
+        os.environ["GITFORGE_HOME"] = os.path.abspath(home)
+        config = Config.load(home)
+        try:
+            return command(config=config, **kwargs)
+        except StoreError as err:
+            raise click.ClickException(str(err)) from None
+
+    return wrapper
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.version_option(package_name="gitforge")
+def main(verbose: bool) -> None:
+    """gitforge: a software forge whose tickets live in git."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--admin", default="admin", show_default=True, help="Admin name.")
+@click.option("--email", default="admin@localhost", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@with_home
+def init(config: Config, admin: str, email: str, password_stdin: bool) -> None:
+    """Create the data home, the site repo and an admin account."""
+    from gitforge.store.site import NewUser
+    from gitforge.tasks.site import init_site, is_initialised
+
+    if is_initialised(config):
+        raise click.ClickException(f"{config.home} already holds a site")
+    password = _read_password(password_stdin)
+    init_site(config, NewUser(admin, email, password=password, admin=True))
+    click.echo(f"Created a site in {config.home}; admin account: {admin}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, help="Task threads.")
+@with_home
+def serve(config: Config, host: str, port: int, workers: int) -> None:
+    """Run the web app and the task consumer in one process."""
+    from werkzeug.serving import make_server
+
+    from gitforge.tasks.queue import start_consumer
+    from gitforge.web.app import create_app
+
+    _first_start(config, host, port)
+    consumer = start_consumer(workers)
+    server = make_server(host, port, create_app(config), threaded=True)
+    click.echo(f"gitforge serving {config.home} on http://{host}:{server.port}/")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.stop(graceful=True)
+
+
+def _first_start(config: Config, host: str, port: int) -> None:
+    """On an empty home, set up a site so the first command shows a forge."""
+    from gitforge.store.site import NewUser
+    from gitforge.tasks.site import init_site, is_initialised
+
+    if is_initialised(config):
+        return
+    password = secrets.token_urlsafe(12)
+    init_site(
+        config, NewUser("admin", "admin@localhost", password=password, admin=True)
+    )
+    click.echo(
+        f"New site in {config.home}.\n"
+        f"Log in at http://{host}:{port}/login as admin with password {password}\n"
+        "(change it, or run `gitforge init` yourself to choose one)."
+    )
+
+
+@main.group()
+def project() -> None:
+    """Create and import projects."""
+
+
+@project.command("create")
+@click.argument("name")
+@click.option("--description", default="", help="One line about the project.")
+@click.option("--owner", default="admin", show_default=True, help="Owning user.")
+@with_home
+def project_create(config: Config, name: str, description: str, owner: str) -> None:
+    """Create project NAME (or NAMESPACE/NAME) with empty repos."""
+    from gitforge.tasks.projects import create_project
+
+    create_project(config, name, owner, description)
+    click.echo(f"Created project {name}")
+
+
+@project.command("import")
+@click.argument("name")
+@click.argument("source")
+@click.option("--description", default="", help="One line about the project.")
+@click.option("--owner", default="admin", show_default=True, help="Owning user.")
+@with_home
+def project_import(
+    config: Config, name: str, source: str, description: str, owner: str
+) -> None:
+    """Create project NAME with every branch and tag of the git repo SOURCE."""
+    from gitforge.tasks.projects import create_project
+
+    progress = sys.stderr.isatty()
+    create_project(
+        config, name, owner, description, source=source, show_progress=progress
+    )
+    click.echo(f"Imported {source} as project {name}")
+
+
+@main.group()
+def user() -> None:
+    """Manage user accounts."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--email", required=True)
+@click.option("--full-name", default="")
+@click.option("--admin", "is_admin", is_flag=True, help="Make a site admin.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
+@click.option("--no-password", is_flag=True, help="An account that cannot log in.")
+@with_home
+def user_add(config: Config, name: str, email: str, full_name: str, is_admin: bool,
+             password_stdin: bool, no_password: bool) -> None:  # fmt: skip
+    """Add user NAME."""
+    from gitforge.store.site import NewUser
+    from gitforge.tasks.site import add_user
+
+    password = None if no_password else _read_password(password_stdin)
+    add_user(config, NewUser(name, email, full_name, password, is_admin))
+    click.echo(f"Added user {name}")
+
+
+@main.command()
+@with_home
+def reindex(config: Config) -> None:
+    """Drop the index and rebuild it from git."""
+    from gitforge.index.db import make_engine, reset
+    from gitforge.index.sync import sync_all
+
+    engine = make_engine(config.database_url)
+    reset(engine)
+    with click.progressbar(length=_project_count(config), label="reindex") as bar:
+        results = sync_all(engine, config.repositories, lambda _name: bar.update(1))
+    changed = sum(len(result.changed) for result in results)
+    click.echo(f"Reindexed {len(results)} repos, {changed} documents")
+
+
+def _project_count(config: Config) -> int:
+    from gitforge.store.site import SiteRepo
+
+    with SiteRepo.open(config.repositories) as site:
+        return sum(1 for _ in site.snapshot().walk("projects"))
+
+
+@main.command()
+@click.option("--workers", default=2, show_default=True, help="Task threads.")
+@with_home
+def worker(config: Config, workers: int) -> None:
+    """Run a task consumer alone (for the scale-out setup)."""
+    from gitforge.tasks.queue import start_consumer
+
+    consumer = start_consumer(workers)
+    click.echo(f"gitforge worker on {config.home} running; Ctrl-C stops it")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        consumer.stop(graceful=True)

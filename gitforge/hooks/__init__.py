@@ -1,0 +1,1 @@
+"""Git hooks: validation before a push, sync after it."""

@@ -1,0 +1,47 @@
+"""Entry point of every hook script: find the repo, dispatch on its kind."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from gitforge.store.layout import RepoKind, parse_relpath
+
+
+def main(hook: str, home: str) -> int:
+    updates = [line.split() for line in sys.stdin.read().splitlines() if line]
+    repositories = Path(home) / "repositories"
+    repo_dir = Path(os.environ.get("GIT_DIR", ".")).resolve()
+    try:
+        relpath = repo_dir.relative_to(repositories.resolve()).as_posix()
+    except ValueError:
+        print(f"gitforge: {repo_dir} is not under {repositories}", file=sys.stderr)
+        return 1
+    if hook == "pre-receive":
+        return _pre_receive(repo_dir, relpath, updates)
+    if hook == "post-receive":
+        return _post_receive(home, relpath, updates)
+    return 0
+
+
+def _pre_receive(repo_dir: Path, relpath: str, updates: list[list[str]]) -> int:
+    parsed = parse_relpath(relpath)
+    if parsed is None or parsed[0] is not RepoKind.TICKETS:
+        return 0
+    from gitforge.hooks.validate import refusals
+
+    problems = refusals(repo_dir, updates)
+    for problem in problems:
+        print(f"gitforge: {problem}", file=sys.stderr)
+    if problems:
+        print("gitforge: push refused; nothing was changed.", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _post_receive(home: str, relpath: str, updates: list[list[str]]) -> int:
+    os.environ["GITFORGE_HOME"] = home
+    from gitforge.tasks.sync import load_json
+
+    load_json(home, relpath)
+    return 0

@@ -1,0 +1,1 @@
+"""The index: SQL rows derived from git, rebuilt at will."""

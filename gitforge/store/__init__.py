@@ -1,0 +1,1 @@
+"""Git repositories and the JSON documents kept in them."""

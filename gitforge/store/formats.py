@@ -1,0 +1,179 @@
+"""The document formats of docs/formats.md, as checks.
+
+Each kind of document has a spec: field name -> (allowed types, required,
+extra check). `check(kind, path, doc)` raises FormatError naming the file, the
+field and the problem; the pre-receive hook and every writer use it, so a file
+the server wrote and a file a user pushed are held to the same rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gitforge.store.errors import FormatError
+
+FORMAT_VERSION = 1
+TICKET_STATUSES = ("Open", "Closed")
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
+_UID = re.compile(r"[0-9a-f]{32}")
+
+Check = Callable[[object], str | None]  # returns a problem, or None
+
+
+@dataclass(frozen=True)
+class Field:
+    types: tuple[type, ...]
+    required: bool = True
+    check: Check | None = None
+
+
+def _timestamp(value: object) -> str | None:
+    if isinstance(value, str) and _TIMESTAMP.fullmatch(value):
+        return None
+    return "must be a UTC time like 2026-01-31T12:00:00Z"
+
+
+def _username(value: object) -> str | None:
+    if isinstance(value, str) and _USERNAME.fullmatch(value):
+        return None
+    return "must be a user name"
+
+
+def _uid(value: object) -> str | None:
+    if isinstance(value, str) and _UID.fullmatch(value):
+        return None
+    return "must be 32 lowercase hex digits"
+
+
+def _positive(value: object) -> str | None:
+    return None if isinstance(value, int) and value >= 1 else "must be 1 or more"
+
+
+def _status(value: object) -> str | None:
+    if value in TICKET_STATUSES:
+        return None
+    return f"unknown status {value!r}; use one of {', '.join(TICKET_STATUSES)}"
+
+
+def _tags(value: object) -> str | None:
+    if not all(isinstance(tag, str) and tag.strip() for tag in value):
+        return "must be a list of non-empty strings"
+    if list(value) != sorted(set(value)):
+        return "must be sorted and without repeats"
+    return None
+
+
+def _title(value: object) -> str | None:
+    if not value.strip():
+        return "must not be empty"
+    if len(value) > 255 or "\n" in value:
+        return "must be one line of at most 255 characters"
+    return None
+
+
+def _emails(value: object) -> str | None:
+    if not value or not all(isinstance(e, str) and "@" in e for e in value):
+        return "must be a non-empty list of email addresses"
+    return None
+
+
+_STR, _INT, _BOOL, _LIST, _DICT = (str,), (int,), (bool,), (list,), (dict,)
+_NONE = type(None)
+
+SPECS: dict[str, dict[str, Field]] = {
+    "user": {
+        "name": Field(_STR, check=_username),
+        "full_name": Field(_STR),
+        "emails": Field(_LIST, check=_emails),
+        "password": Field((str, _NONE)),
+        "admin": Field(_BOOL),
+        "created": Field(_STR, check=_timestamp),
+    },
+    "project": {
+        "name": Field(_STR),
+        "namespace": Field((str, _NONE)),
+        "description": Field(_STR),
+        "owner": Field(_STR, check=_username),
+        "created": Field(_STR, check=_timestamp),
+        "settings": Field(_DICT),
+    },
+    "ticket": {
+        "uid": Field(_STR, check=_uid),
+        "number": Field(_INT, check=_positive),
+        "title": Field(_STR, check=_title),
+        "body": Field(_STR),
+        "author": Field(_STR, check=_username),
+        "created": Field(_STR, check=_timestamp),
+        "status": Field(_STR, check=_status),
+        "close_reason": Field((str, _NONE)),
+        "tags": Field(_LIST, check=_tags),
+        "assignee": Field((str, _NONE), required=False),
+        "priority": Field((int, _NONE), required=False),
+        "milestone": Field((str, _NONE), required=False),
+        "private": Field(_BOOL),
+    },
+    "comment": {
+        "uid": Field(_STR, check=_uid),
+        "author": Field(_STR, check=_username),
+        "created": Field(_STR, check=_timestamp),
+        "edited": Field((str, _NONE), required=False),
+        "body": Field(_STR),
+    },
+}
+
+
+def check(kind: str, path: str, doc: dict) -> dict:
+    """Return `doc` if it is a valid document of `kind`, else raise."""
+    if doc.get("format") != FORMAT_VERSION:
+        raise FormatError(path, "format", f"must be {FORMAT_VERSION}")
+    spec = SPECS[kind]
+    for name, field in spec.items():
+        if name not in doc:
+            if field.required:
+                raise FormatError(path, name, "is missing")
+            continue
+        _check_field(path, name, field, doc[name])
+    unknown = sorted(set(doc) - set(spec) - {"format"})
+    if unknown:
+        raise FormatError(path, unknown[0], "is not a known field")
+    if kind == "ticket":
+        _check_ticket(path, doc)
+    return doc
+
+
+def _check_field(path: str, name: str, field: Field, value: object) -> None:
+    # bool is an int in Python; a number field must not take true/false.
+    wrong_bool = isinstance(value, bool) and bool not in field.types
+    if wrong_bool or not isinstance(value, field.types):
+        raise FormatError(
+            path, name, f"must be {_type_names(field.types)}, not {_json_type(value)}"
+        )
+    if field.check is not None and value is not None:
+        problem = field.check(value)
+        if problem:
+            raise FormatError(path, name, problem)
+
+
+def _check_ticket(path: str, doc: dict) -> None:
+    if doc["status"] == "Open" and doc["close_reason"] is not None:
+        raise FormatError(path, "close_reason", "must be null while Open")
+    if doc.get("assignee") is not None and _username(doc["assignee"]):
+        raise FormatError(path, "assignee", "must be a user name or null")
+
+
+_JSON_NAMES = {str: "a string", int: "a number", bool: "true or false",
+               list: "a list", dict: "an object", _NONE: "null"}  # fmt: skip
+
+
+def _type_names(types: tuple[type, ...]) -> str:
+    return " or ".join(_JSON_NAMES[t] for t in types)
+
+
+def _json_type(value: object) -> str:
+    for python_type in (bool, _NONE, str, int, list, dict, float):
+        if isinstance(value, python_type):
+            return _JSON_NAMES.get(python_type, "a fraction")
+    return type(value).__name__

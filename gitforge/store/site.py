@@ -1,0 +1,146 @@
+"""The site repo: users and projects, one JSON document each.
+
+    users/<name>.json
+    projects/<name>.json  or  projects/<namespace>/<name>.json
+
+Only hashes of passwords are stored. The site repo is for administrators only;
+everything else reads these facts through the index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitforge.store import formats
+from gitforge.store.documents import (
+    SYSTEM,
+    DocumentRepo,
+    Identity,
+    Snapshot,
+    init_document_repo,
+    parse_json,
+    utc_now,
+)
+from gitforge.store.errors import AlreadyExists, NotFound
+from gitforge.store.layout import SITE_REPO, check_name, split_fullname
+from gitforge.store.passwords import hash_password
+
+
+def user_path(name: str) -> str:
+    return f"users/{name}.json"
+
+
+def project_path(fullname: str) -> str:
+    return f"projects/{fullname}.json"
+
+
+@dataclass(frozen=True)
+class NewUser:
+    name: str
+    email: str
+    full_name: str = ""
+    password: str | None = None
+    admin: bool = False
+
+
+class SiteRepo(DocumentRepo):
+    """Users and projects of one site."""
+
+    @classmethod
+    def open(cls, repositories: Path) -> SiteRepo:
+        return cls(repositories / SITE_REPO)
+
+    @classmethod
+    def create(cls, repositories: Path) -> SiteRepo:
+        path = repositories / SITE_REPO
+        if path.exists():
+            raise AlreadyExists("site repo", str(path))
+        init_document_repo(path, {"README.md": _SITE_README}, "Create the site repo")
+        return cls(path)
+
+    def user(self, name: str) -> dict:
+        doc = self.read(user_path(name))
+        if doc is None:
+            raise NotFound("user", name)
+        return doc
+
+    def project(self, fullname: str) -> dict:
+        doc = self.read(project_path(fullname))
+        if doc is None:
+            raise NotFound("project", fullname)
+        return doc
+
+    def add_user(self, new: NewUser, actor: Identity = SYSTEM) -> dict:
+        """Add an account; refuses a taken name or email."""
+        check_name("user", new.name)
+        doc = {
+            "format": formats.FORMAT_VERSION,
+            "name": new.name,
+            "full_name": new.full_name,
+            "emails": [new.email],
+            "password": hash_password(new.password) if new.password else None,
+            "admin": new.admin,
+            "created": utc_now(),
+        }
+        formats.check("user", user_path(new.name), doc)
+
+        def change(snapshot: Snapshot) -> dict:
+            _refuse_taken_user(snapshot, new.name, new.email)
+            return {user_path(new.name): doc}
+
+        self.transact(change, actor, f"Add user {new.name}")
+        return doc
+
+    def add_project(
+        self, fullname: str, owner: str, description: str = "", actor: Identity = SYSTEM
+    ) -> dict:
+        namespace, name = split_fullname(fullname)
+        doc = {
+            "format": formats.FORMAT_VERSION,
+            "name": name,
+            "namespace": namespace,
+            "description": description,
+            "owner": owner,
+            "created": utc_now(),
+            "settings": {},
+        }
+        formats.check("project", project_path(fullname), doc)
+
+        def change(snapshot: Snapshot) -> dict:
+            if snapshot.exists(project_path(fullname)):
+                raise AlreadyExists("project", fullname)
+            if not snapshot.exists(user_path(owner)):
+                raise NotFound("user", owner)
+            return {project_path(fullname): doc}
+
+        self.transact(change, actor, f"Add project {fullname}")
+        return doc
+
+    def users(self) -> list[dict]:
+        snapshot = self.snapshot()
+        return [
+            snapshot.read(f"users/{name}")
+            for name in snapshot.listdir("users")
+            if name.endswith(".json")
+        ]
+
+
+def _refuse_taken_user(snapshot: Snapshot, name: str, email: str) -> None:
+    taken = {n.lower().removesuffix(".json") for n in snapshot.listdir("users")}
+    if name.lower() in taken:
+        raise AlreadyExists("user", name)
+    # Not yet: this reads every user file; fine for thousands of accounts,
+    # an email index file would be needed beyond that.
+    for path, data in snapshot.walk("users"):
+        doc = formats.check("user", path, parse_json(path, data))
+        if email.lower() in (e.lower() for e in doc["emails"]):
+            raise AlreadyExists("email", email)
+
+
+_SITE_README = b"""\
+# The site repo
+
+Users and projects of this gitforge site, one JSON document each (see
+docs/formats.md). Only administrators may read or write this repository.
+"""

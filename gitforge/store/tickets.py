@@ -1,0 +1,209 @@
+"""A project's ticket repo: one folder per ticket, one file per comment.
+
+    numbers.json                       {"format": 1, "next": 13}
+    <uid>/ticket.json                  the ticket's fields
+    <uid>/comments/<comment-uid>.json  one comment
+
+Folders are named by a random uid so tickets made in two places never
+collide; the number people use comes from `numbers.json`, the sequence that
+tickets and pull requests of a project share.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from gitforge.store import formats
+from gitforge.store.documents import (
+    DocumentRepo,
+    Identity,
+    Snapshot,
+    init_document_repo,
+    parse_json,
+    utc_now,
+)
+from gitforge.store.errors import FormatError, NotFound
+
+NUMBERS_FILE = "numbers.json"
+EDITABLE_FIELDS = frozenset(
+    {"title", "body", "tags", "assignee", "priority", "milestone", "private"}
+)
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
+
+
+def ticket_path(uid: str) -> str:
+    return f"{uid}/ticket.json"
+
+
+def comment_path(uid: str, comment_uid: str) -> str:
+    return f"{uid}/comments/{comment_uid}.json"
+
+
+class TicketRepo(DocumentRepo):
+    """The tickets of one project."""
+
+    @classmethod
+    def create(cls, path: Path) -> TicketRepo:
+        numbers = {"format": formats.FORMAT_VERSION, "next": 1}
+        init_document_repo(
+            path,
+            {NUMBERS_FILE: numbers, "README.md": _TICKETS_README},
+            "Create the ticket repo",
+        )
+        return cls(path)
+
+    def ticket(self, uid: str) -> dict:
+        doc = self.read(ticket_path(uid))
+        if doc is None:
+            raise NotFound("ticket", uid)
+        return doc
+
+    def comments(self, uid: str) -> list[dict]:
+        return read_comments(self.snapshot(), uid)
+
+    def create_ticket(
+        self,
+        author: Identity,
+        title: str,
+        body: str = "",
+        *,
+        private: bool = False,
+        tags: list[str] | tuple[str, ...] = (),
+    ) -> dict:
+        """Create a ticket with the next number of the project's sequence."""
+        uid = new_uid()
+        fields = {
+            "format": formats.FORMAT_VERSION,
+            "uid": uid,
+            "title": title.strip(),
+            "body": body,
+            "author": author.username,
+            "created": utc_now(),
+            "status": "Open",
+            "close_reason": None,
+            "tags": sorted(set(tags)),
+            "assignee": None,
+            "priority": None,
+            "milestone": None,
+            "private": private,
+        }
+        made: dict = {}
+
+        def change(snapshot: Snapshot) -> dict:
+            number, numbers = take_number(snapshot)
+            made.clear()
+            made.update(fields, number=number)
+            formats.check("ticket", ticket_path(uid), made)
+            return {NUMBERS_FILE: numbers, ticket_path(uid): made}
+
+        self.transact(change, author, f"Create ticket: {fields['title']}")
+        return dict(made)
+
+    def update_ticket(self, uid: str, actor: Identity, **fields) -> dict:
+        """Change some of the editable fields of a ticket."""
+        unknown = set(fields) - EDITABLE_FIELDS
+        if unknown:
+            raise FormatError(ticket_path(uid), sorted(unknown)[0], "is not editable")
+        if "tags" in fields:
+            fields["tags"] = sorted(set(fields["tags"]))
+        return self._edit(uid, actor, fields, "Edit ticket")
+
+    def close_ticket(self, uid: str, actor: Identity, reason: str | None) -> dict:
+        changes = {"status": "Closed", "close_reason": reason or None}
+        return self._edit(uid, actor, changes, "Close ticket")
+
+    def reopen_ticket(self, uid: str, actor: Identity) -> dict:
+        changes = {"status": "Open", "close_reason": None}
+        return self._edit(uid, actor, changes, "Reopen ticket")
+
+    def add_comment(self, uid: str, author: Identity, body: str) -> dict:
+        comment = {
+            "format": formats.FORMAT_VERSION,
+            "uid": new_uid(),
+            "author": author.username,
+            "created": utc_now(),
+            "edited": None,
+            "body": body,
+        }
+        path = comment_path(uid, comment["uid"])
+        formats.check("comment", path, comment)
+
+        def change(snapshot: Snapshot) -> dict:
+            _require_ticket(snapshot, uid)
+            return {path: comment}
+
+        self.transact(change, author, f"Comment on ticket {uid}")
+        return comment
+
+    def edit_comment(
+        self, uid: str, comment_uid: str, actor: Identity, body: str
+    ) -> dict:
+        path = comment_path(uid, comment_uid)
+        result: dict = {}
+
+        def change(snapshot: Snapshot) -> dict:
+            comment = snapshot.read(path)
+            if comment is None:
+                raise NotFound("comment", comment_uid)
+            result.clear()
+            result.update(comment, body=body, edited=utc_now())
+            return {path: result}
+
+        self.transact(change, actor, f"Edit comment on ticket {uid}")
+        return dict(result)
+
+    def _edit(self, uid: str, actor: Identity, changes: dict, message: str) -> dict:
+        result: dict = {}
+
+        def change(snapshot: Snapshot) -> dict:
+            ticket = _require_ticket(snapshot, uid)
+            result.clear()
+            result.update(ticket, **changes)
+            formats.check("ticket", ticket_path(uid), result)
+            return {ticket_path(uid): result}
+
+        self.transact(change, actor, f"{message} #{self._number_hint(uid)}")
+        return dict(result)
+
+    def _number_hint(self, uid: str) -> str:
+        ticket = self.read(ticket_path(uid))
+        return str(ticket["number"]) if ticket else uid
+
+
+def take_number(snapshot: Snapshot) -> tuple[int, dict]:
+    """The next number of the shared sequence and the updated counter."""
+    numbers = snapshot.read(NUMBERS_FILE) or {"format": formats.FORMAT_VERSION}
+    number = int(numbers.get("next", 1))
+    return number, {**numbers, "next": number + 1}
+
+
+def read_comments(snapshot: Snapshot, uid: str) -> list[dict]:
+    """A ticket's comments, oldest first."""
+    folder = f"{uid}/comments"
+    comments = [
+        formats.check("comment", path, parse_json(path, data))
+        for path, data in snapshot.walk(folder)
+        if path.endswith(".json")
+    ]
+    return sorted(comments, key=lambda c: (c["created"], c["uid"]))
+
+
+def _require_ticket(snapshot: Snapshot, uid: str) -> dict:
+    ticket = snapshot.read(ticket_path(uid))
+    if ticket is None:
+        raise NotFound("ticket", uid)
+    return ticket
+
+
+_TICKETS_README = b"""\
+# Tickets
+
+Every folder here is one ticket: `ticket.json` holds its fields and each file
+in `comments/` one comment. The format is described in gitforge's
+docs/formats.md. Edit, commit and push: the forge checks each pushed file and
+refuses a broken one with a message that names the file and the field.
+"""

@@ -1,0 +1,1 @@
+"""The Flask app: HTML pages, the JSON API and git over HTTP."""

@@ -1,0 +1,145 @@
+"""Per-request context: the site, the signed-in user, CSRF, project routes."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, current_app, g, request, session
+from sqlalchemy import Engine, Row
+
+from gitforge.config import Config
+from gitforge.index import queries
+from gitforge.policy import Action, ProjectFacts, Viewer, may
+from gitforge.store.documents import Identity
+
+
+@dataclass(frozen=True)
+class Site:
+    """What the app holds for the life of the process."""
+
+    config: Config
+    engine: Engine
+
+
+def site() -> Site:
+    return current_app.extensions["gitforge"]
+
+
+def viewer() -> Viewer | None:
+    """The signed-in user as the policy sees them, or None."""
+    if "viewer" not in g:
+        row = current_user_row()
+        g.viewer = Viewer(row.name, bool(row.admin)) if row else None
+    return g.viewer
+
+
+def current_user_row() -> Row | None:
+    name = session.get("user")
+    if not name:
+        return None
+    row = queries.user(site().engine, name)
+    if row is None:  # the account went away: forget the session
+        session.clear()
+    return row
+
+
+def identity() -> Identity:
+    """The signed-in user as the author of a commit."""
+    row = current_user_row()
+    if row is None:
+        abort(401)
+    return Identity(row.name, row.email, row.full_name or row.name)
+
+
+def login_required(view: Callable) -> Callable:
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if viewer() is None:
+            from flask import redirect, url_for
+
+            return redirect(url_for("accounts.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+# -- CSRF ------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    """Refuse a form post that does not carry this session's token."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return
+    if request.blueprint in current_app.config.get("CSRF_EXEMPT", ()):
+        return
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf", "")
+    if not expected or not hmac.compare_digest(sent, expected):
+        abort(
+            400,
+            "The form was stale or forged (CSRF token mismatch); "
+            "reload the page and try again.",
+        )
+
+
+# -- projects --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectContext:
+    row: Row
+    facts: ProjectFacts
+
+    @property
+    def fullname(self) -> str:
+        return self.row.fullname
+
+    def may(self, action: Action, **kwargs) -> bool:
+        return may(viewer(), action, self.facts, **kwargs)
+
+
+def load_project(fullname: str) -> ProjectContext:
+    """The project by full name, or 404 when it is absent or not readable."""
+    row = queries.project(site().engine, fullname)
+    if row is None:
+        abort(404)
+    project = ProjectContext(row, queries.facts(row))
+    if not project.may(Action.READ_PROJECT):
+        abort(404)  # private means absent
+    return project
+
+
+def project_route(blueprint: Blueprint, rule: str, **options) -> Callable:
+    """Register a view at `/<project>{rule}` and `/<namespace>/<project>{rule}`
+    (Pagure's URL scheme). The view gets the loaded `project` as its first
+    argument."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(repo: str, namespace: str | None = None, **kwargs):
+            fullname = f"{namespace}/{repo}" if namespace else repo
+            return view(load_project(fullname), **kwargs)
+
+        blueprint.add_url_rule(f"/<repo>{rule}", view_func=wrapper, **options)
+        blueprint.add_url_rule(
+            f"/<namespace>/<repo>{rule}", view_func=wrapper, **options
+        )
+        return wrapper
+
+    return decorator
+
+
+def project_url_args(fullname: str) -> dict[str, str]:
+    """`url_for` arguments for a project route."""
+    namespace, _, repo = fullname.rpartition("/")
+    return {"namespace": namespace, "repo": repo} if namespace else {"repo": repo}
