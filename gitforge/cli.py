@@ -50,7 +50,7 @@ def with_home(command):
 def main(verbose: bool) -> None:
     """gitforge: a software forge whose tickets live in git."""
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
@@ -85,6 +85,7 @@ def _read_password(from_stdin: bool) -> str:
 @with_home
 def serve(config: Config, host: str, port: int, workers: int) -> None:
     """Run the web app and the task consumer in one process."""
+    logging.getLogger("gitforge").setLevel(logging.INFO)
     from werkzeug.serving import make_server
 
     from gitforge.tasks.queue import start_consumer
@@ -208,6 +209,7 @@ def _project_count(config: Config) -> int:
 @with_home
 def worker(config: Config, workers: int) -> None:
     """Run a task consumer alone (for the scale-out setup)."""
+    logging.getLogger("gitforge").setLevel(logging.INFO)
     from gitforge.tasks.queue import start_consumer
 
     consumer = start_consumer(workers)

@@ -144,12 +144,11 @@ def _changed_paths(repo, old_tree, new_tree) -> list[str] | None:
         return None
     if new_tree is None:
         new_tree = repo[repo.TreeBuilder().write()]
-    paths = []
+    paths = set()
     for delta in old_tree.diff_to_tree(new_tree).deltas:
-        paths.append(delta.old_file.path)
-        if delta.new_file.path != delta.old_file.path:
-            paths.append(delta.new_file.path)
-    return paths
+        paths.add(delta.old_file.path)
+        paths.add(delta.new_file.path)
+    return sorted(paths)
 
 
 # -- the site repo ---------------------------------------------------------
@@ -301,7 +300,7 @@ def _read_ticket(snapshot: Snapshot, uid: str) -> tuple[dict, list[dict]] | None
 
 
 def _ticket_row(project_id: int, ticket: dict, notes: list[dict]) -> dict:
-    last = max([ticket["created"]] + [n["edited"] or n["created"] for n in notes])
+    last = max([ticket["created"]] + [n.get("edited") or n["created"] for n in notes])
     return {
         "project_id": project_id,
         "uid": ticket["uid"],

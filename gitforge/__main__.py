@@ -1,0 +1,3 @@
+from gitforge.cli import main
+
+main()

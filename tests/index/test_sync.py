@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from gitforge.index import schema
+from gitforge.index.db import engine_for, make_engine, open_index, reset
+from gitforge.index.sync import sync_all, sync_repo
+from gitforge.store.documents import Identity
+from gitforge.store.tickets import TicketRepo
+from gitforge.tasks.projects import create_project
+from tests.conftest import git
+
+ALICE = Identity("admin", "admin@example.org")
+RELPATH = "tickets/foo.git"
+
+
+def dump(engine) -> dict:
+    """Every row of the index without surrogate ids, in a stable order."""
+    with engine.connect() as conn:
+        tickets = {r.id: r.uid for r in conn.execute(select(schema.tickets))}
+        out = {}
+        for table in (schema.users, schema.projects, schema.tickets,
+                      schema.comments, schema.ticket_tags):  # fmt: skip
+            rows = []
+            for row in conn.execute(select(table)).mappings():
+                row = dict(row)
+                row.pop("id", None)
+                row.pop("project_id", None)
+                if "ticket_id" in row:
+                    row["ticket_id"] = tickets[row["ticket_id"]]
+                rows.append(json.dumps(row, sort_keys=True, default=str))
+            out[table.name] = sorted(rows)
+    return out
+
+
+@pytest.fixture
+def project(config):
+    create_project(config, "foo", "admin", "Foo")
+    return config
+
+
+def test_sync_is_incremental_and_idempotent(project):
+    engine = engine_for(project)
+    repo = project.repositories / RELPATH
+    with TicketRepo(repo) as tickets:
+        made = tickets.create_ticket(ALICE, "One")
+        first = sync_repo(engine, project.repositories, RELPATH)
+        assert first.changed == [made["uid"]]
+        other = tickets.create_ticket(ALICE, "Two")
+        second = sync_repo(engine, project.repositories, RELPATH)
+    assert second.changed == [other["uid"]]
+    assert not sync_repo(engine, project.repositories, RELPATH).moved
+
+
+def _clone_edit_push(project, tmp_path, edit):
+    work = tmp_path / f"clone-{uuid.uuid4().hex[:6]}"
+    git("clone", "-q", str(project.repositories / RELPATH), str(work))
+    edit(work)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "offline edit", cwd=work)
+    return git("push", "-q", "origin", "main", cwd=work, check=False)
+
+
+def test_incremental_syncs_after_pushes_equal_a_full_rebuild(project, tmp_path):
+    engine = engine_for(project)
+    with TicketRepo(project.repositories / RELPATH) as tickets:
+        made = [tickets.create_ticket(ALICE, f"Ticket {i}", tags=["t"]) for i in range(3)]
+        tickets.add_comment(made[0]["uid"], ALICE, "web comment")
+    sync_repo(engine, project.repositories, RELPATH)
+
+    def close_first(work):
+        path = work / made[0]["uid"] / "ticket.json"
+        doc = json.loads(path.read_text())
+        doc.update(status="Closed", close_reason="Fixed", tags=["done", "t"])
+        path.write_text(json.dumps(doc))
+
+    def comment_second(work):
+        cid = uuid.uuid4().hex
+        folder = work / made[1]["uid"] / "comments"
+        folder.mkdir(parents=True)
+        (folder / f"{cid}.json").write_text(json.dumps({
+            "format": 1, "uid": cid, "author": "admin",
+            "created": "2026-01-02T03:04:05Z", "body": "from a clone"}))  # fmt: skip
+
+    for edit in (close_first, comment_second):
+        assert _clone_edit_push(project, tmp_path, edit).returncode == 0
+        sync_repo(engine, project.repositories, RELPATH)
+    incremental = dump(engine)
+
+    rebuilt = make_engine(project.database_url.replace("index.db", "rebuilt.db"))
+    reset(rebuilt)
+    sync_all(rebuilt, project.repositories)
+    assert dump(rebuilt) == incremental
+    closed = [r for r in incremental["tickets"] if '"Closed"' in r]
+    assert len(closed) == 1 and len(incremental["comments"]) == 2
+
+
+def test_schema_mismatch_rebuilds_from_git(project):
+    engine = engine_for(project)
+    with TicketRepo(project.repositories / RELPATH) as tickets:
+        tickets.create_ticket(ALICE, "Kept in git")
+    sync_repo(engine, project.repositories, RELPATH)
+    before = dump(engine)
+    with engine.begin() as conn:
+        conn.execute(schema.meta.update().values(value="0"))
+    fresh_engine, fresh = open_index(project)
+    assert fresh
+    assert dump(fresh_engine)["tickets"] == []
+    sync_all(fresh_engine, project.repositories)
+    assert dump(fresh_engine) == before
+
+
+def test_sync_skips_a_bad_file_without_stopping(project):
+    engine = engine_for(project)
+    with TicketRepo(project.repositories / RELPATH) as tickets:
+        good = tickets.create_ticket(ALICE, "Good")
+        bad_uid = uuid.uuid4().hex
+        tickets.transact(lambda s: {f"{bad_uid}/ticket.json": b"{broken"}, ALICE,
+                         "written on disk")  # fmt: skip
+    result = sync_repo(engine, project.repositories, RELPATH)
+    assert set(result.changed) == {good["uid"], bad_uid}
+    with engine.connect() as conn:
+        uids = conn.execute(select(schema.tickets.c.uid)).scalars().all()
+    assert uids == [good["uid"]]

@@ -1,0 +1,315 @@
+"""Git over HTTP: the real git client against gitforge served on loopback.
+
+Flask's test client cannot speak to git, so each test serves the app with
+werkzeug's threaded server on a free port of 127.0.0.1 and runs `git`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from gitforge.config import Config
+from gitforge.index.db import engine_for
+from gitforge.index.sync import sync_repo
+from gitforge.store.documents import Identity
+from gitforge.store.tickets import TicketRepo
+from gitforge.tasks.projects import create_project
+from gitforge.web.app import create_app
+from tests.conftest import git
+
+ADMIN = Identity("admin", "admin@example.org")
+UPLOAD = "service=git-upload-pack"
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    """A repo with three branches, a lightweight and an annotated tag."""
+    work = tmp_path / "source"
+    git("init", "-q", "-b", "main", str(work))
+    _commit(work, "README", "hello\n")
+    git("tag", "v1.0", cwd=work)
+    git("branch", "feature", cwd=work)
+    _commit(work, "src.txt", "more\n")
+    git("tag", "-a", "v1.1", "-m", "Release 1.1", cwd=work)
+    git("checkout", "-q", "-b", "stable", "v1.0", cwd=work)
+    _commit(work, "fix.txt", "fixed\n")
+    git("checkout", "-q", "main", cwd=work)
+    return work
+
+
+@pytest.fixture
+def forge(config: Config, source: Path) -> Config:
+    """The site with `alpha` and `ns/beta` imported from `source`, and a
+    ticket on alpha."""
+    create_project(config, "alpha", "admin", source=str(source))
+    create_project(config, "ns/beta", "admin", source=str(source))
+    _add_ticket(config, "alpha", "Clone me over HTTP")
+    return config
+
+
+@pytest.fixture
+def url(forge: Config) -> Iterator[str]:
+    """The base URL of gitforge serving `forge` on a free loopback port."""
+    server = make_server("127.0.0.1", 0, create_app(forge), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+def _commit(work: Path, name: str, text: str) -> None:
+    (work / name).write_text(text)
+    git("add", name, cwd=work)
+    git("commit", "-qm", f"Add {name}", cwd=work)
+
+
+def _add_ticket(config: Config, fullname: str, title: str, **options) -> None:
+    relpath = f"tickets/{fullname}.git"
+    with TicketRepo(config.repositories / relpath) as tickets:
+        tickets.create_ticket(ADMIN, title, "Body.", **options)
+    sync_repo(engine_for(config), config.repositories, relpath)
+
+
+def _refs(repo: Path) -> set[str]:
+    """Every branch and tag of a repo, as `id name` lines."""
+    shown = git("show-ref", "--heads", "--tags", "--dereference", cwd=repo)
+    return set(shown.stdout.splitlines())
+
+
+def _ls_remote(target: str) -> set[str]:
+    listed = git("ls-remote", "--heads", "--tags", target).stdout.splitlines()
+    return {line.replace("\t", " ") for line in listed}
+
+
+def _clone(url, target, *options, settings=(), check=True, env=None):
+    """`git clone` with clone `options` and `-c` `settings`."""
+    configured = [arg for setting in settings for arg in ("-c", setting)]
+    command = [*configured, "clone", "-q", *options, "--", url, str(target)]
+    return git(*command, check=check, env=env)
+
+
+def _get(url: str, path: str, method: str = "GET") -> http.client.HTTPResponse:
+    """A request sent as written: no client squashes `..` out of the path."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request(method, path)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response
+
+
+# -- clone -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["0", "1", "2"])
+def test_clone_code_repo_matches_source(url, source, tmp_path, version):
+    target = tmp_path / "clone.git"
+    trace = tmp_path / "packets.trace"
+    _clone(
+        f"{url}/alpha.git",
+        target,
+        "--bare",
+        settings=[f"protocol.version={version}"],
+        env={"GIT_TRACE_PACKET": str(trace)},
+    )
+    assert _refs(target) == _refs(source)
+    assert _ls_remote(f"{url}/alpha.git") == _ls_remote(str(source))
+    assert git("fsck", "--strict", cwd=target).returncode == 0
+    spoke_v2 = "git< version 2" in trace.read_text()
+    assert spoke_v2 == (version == "2")
+
+
+def test_clone_namespaced_project_checks_out(url, source, tmp_path):
+    target = tmp_path / "beta"
+    _clone(f"{url}/ns/beta.git", target)
+    assert (target / "src.txt").read_text() == "more\n"
+    branches = git("branch", "-r", cwd=target).stdout.split()
+    assert {"origin/main", "origin/feature", "origin/stable"} <= set(branches)
+
+
+def test_clone_ticket_repo_has_tickets(url, tmp_path):
+    target = tmp_path / "tickets"
+    _clone(f"{url}/tickets/alpha.git", target)
+    found = list(target.glob("*/ticket.json"))
+    assert len(found) == 1
+    assert "Clone me over HTTP" in found[0].read_text()
+
+
+def test_fetch_gets_new_commits_and_tags(url, forge, source, tmp_path):
+    target = tmp_path / "clone"
+    _clone(f"{url}/alpha.git", target)
+    _commit(source, "later.txt", "later\n")
+    git("tag", "v2.0", cwd=source)
+    code_repo = forge.repositories / "alpha.git"
+    git("push", "-q", str(code_repo), "main", "v2.0", cwd=source)
+
+    git("fetch", "-q", "--tags", "origin", cwd=target)
+
+    tip = git("rev-parse", "main", cwd=source).stdout
+    assert git("rev-parse", "origin/main", cwd=target).stdout == tip
+    assert git("rev-parse", "v2.0^{commit}", cwd=target).stdout == tip
+
+
+# -- large negotiations --------------------------------------------------------
+
+
+@pytest.fixture
+def many_branches(source: Path) -> Path:
+    """`source` with 1,500 more branches, each on a commit of its own, so a
+    clone asks for 1,500 wants (about 75 KB of negotiation)."""
+    main = git("rev-parse", "main", cwd=source).stdout.strip()
+    stream = []
+    for number in range(1500):
+        content = f"branch {number}\n"
+        message = f"Branch {number}\n"
+        stream += [
+            f"commit refs/heads/many/{number}",
+            "committer Test <test@example.org> 1700000000 +0000",
+            f"data {len(message)}",
+            message,
+            f"from {main}",
+            "M 644 inline many.txt",
+            f"data {len(content)}",
+            content,
+        ]
+    subprocess.run(
+        ["git", "fast-import", "--quiet"],
+        cwd=source,
+        input="\n".join(stream) + "\n",
+        text=True,
+        check=True,
+    )
+    return source
+
+
+@pytest.mark.parametrize("version", ["0", "2"])
+@pytest.mark.parametrize(
+    "post_buffer, sent_as",
+    [
+        # git sends a body over http.postBuffer in chunks, a smaller one
+        # over 1 KB gzipped. git 2.39 stops on a BUG() with protocol v2 when
+        # http.postBuffer is not above 65,520.
+        ("66000", "Transfer-Encoding: chunked"),
+        ("10485760", "Content-Encoding: gzip"),
+    ],
+)
+def test_clone_large_negotiation(
+    config, many_branches, tmp_path, version, post_buffer, sent_as
+):
+    create_project(config, "many", "admin", source=str(many_branches))
+    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    target = tmp_path / "many.git"
+    trace = tmp_path / "curl.trace"
+    try:
+        _clone(
+            f"http://127.0.0.1:{server.server_port}/many.git",
+            target,
+            "--bare",
+            settings=[f"protocol.version={version}", f"http.postBuffer={post_buffer}"],
+            env={"GIT_TRACE_CURL": str(trace), "GIT_TRACE_CURL_NO_DATA": "1"},
+        )
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    assert f"Send header: {sent_as}" in trace.read_text()
+    assert _refs(target) == _refs(many_branches)
+    assert len(_refs(target)) > 1500
+
+
+# -- refusals --------------------------------------------------------------------
+
+
+def test_clone_unknown_project_is_not_found(url, tmp_path):
+    cloned = _clone(f"{url}/nothing.git", tmp_path / "x", check=False)
+    assert cloned.returncode != 0
+    assert "not found" in cloned.stderr
+    assert _get(url, f"/nothing.git/info/refs?{UPLOAD}").status == 404
+    assert _get(url, f"/ns/nothing.git/info/refs?{UPLOAD}").status == 404
+    assert _get(url, f"/tickets/nothing.git/info/refs?{UPLOAD}").status == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../alpha.git",
+        "/%2e%2e/alpha.git",
+        "/ns/../alpha.git",
+        "/ns/../../alpha.git",
+        "/tickets/../alpha.git",
+        "/tickets/../../home/repositories/alpha.git",
+        "/alpha.git/../site.git",
+        "/site.git",
+        "/..%2falpha.git",
+        "/ns%2f..%2f..%2falpha.git",
+        "/forks/admin/alpha.git",
+        "/requests/alpha.git",  # there is no request repo yet
+        "/./alpha.git",
+        "/-alpha.git",
+    ],
+)
+def test_path_tricks_are_not_found(url, path):
+    assert _get(url, f"{path}/info/refs?{UPLOAD}").status == 404
+    assert _get(url, f"{path}/git-upload-pack", method="POST").status == 404
+
+
+def test_other_git_paths_are_not_served(url):
+    assert _get(url, f"/alpha.git/info/refs?{UPLOAD}").status == 200
+    assert _get(url, "/alpha.git/info/refs").status == 403  # dumb protocol
+    assert _get(url, "/alpha.git/objects/info/packs").status == 404
+    assert _get(url, "/alpha.git/config").status == 404
+    assert _get(url, "/alpha.git/git-upload-pack").status in (404, 405)
+
+
+def test_push_over_http_is_refused_with_message(url, forge, tmp_path):
+    target = tmp_path / "clone"
+    _clone(f"{url}/alpha.git", target)
+    _commit(target, "pushed.txt", "no\n")
+    before = git("rev-parse", "main", cwd=forge.repositories / "alpha.git").stdout
+
+    pushed = git("push", "origin", "main", cwd=target, check=False)
+
+    assert pushed.returncode != 0
+    assert "remote: Pushing over HTTP is not available yet." in pushed.stderr
+    assert "remote: Push by path on the server or over ssh instead." in pushed.stderr
+    after = git("rev-parse", "main", cwd=forge.repositories / "alpha.git").stdout
+    assert after == before
+    posted = _get(url, "/alpha.git/git-receive-pack", method="POST")
+    assert posted.status == 403
+
+
+def test_push_to_unknown_project_is_not_found(url):
+    refs = _get(url, "/nothing.git/info/refs?service=git-receive-pack")
+    assert refs.status == 404
+    assert _get(url, "/nothing.git/git-receive-pack", method="POST").status == 404
+
+
+def test_ticket_repo_with_private_ticket_is_absent(url, forge, tmp_path):
+    _add_ticket(forge, "alpha", "Security hole", private=True)
+
+    cloned = _clone(f"{url}/tickets/alpha.git", tmp_path / "t", check=False)
+
+    assert cloned.returncode != 0
+    assert "not found" in cloned.stderr
+    _clone(f"{url}/alpha.git", tmp_path / "code")  # the code stays readable
+
+
+def test_responses_are_not_cached(url):
+    response = _get(url, f"/alpha.git/info/refs?{UPLOAD}")
+    assert response.status == 200
+    assert "no-cache" in response.headers["Cache-Control"]
+    assert response.headers["Content-Type"] == (
+        "application/x-git-upload-pack-advertisement"
+    )
