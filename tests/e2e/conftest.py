@@ -52,8 +52,18 @@ def forge(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GITFORGE_")}
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gitforge", "serve", "--home", str(home),
-             "--host", "127.0.0.1", "--port", str(port)],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "gitforge",
+                "serve",
+                "--home",
+                str(home),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],  # fmt: skip
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,

@@ -67,8 +67,11 @@ def test_import_register_ticket_clone_push(forge, browser, tmp_path):
     assert status == 200 and "Demo project" in page
 
     # Open a ticket through the HTML form.
-    status, page = browser.submit("/demo/new_issue", "/demo/new_issue", {
-        "title": "Crash on start", "body": "It **crashes**.", "tags": "bug"})
+    status, page = browser.submit(
+        "/demo/new_issue",
+        "/demo/new_issue",
+        {"title": "Crash on start", "body": "It **crashes**.", "tags": "bug"},
+    )
     assert status == 200, page
     assert "Crash on start" in page
     status, page = browser.get("/demo/issue/1")
@@ -85,9 +88,17 @@ def test_import_register_ticket_clone_push(forge, browser, tmp_path):
     cid = uuid.uuid4().hex
     comments = ticket_file.parent / "comments"
     comments.mkdir()
-    (comments / f"{cid}.json").write_text(json.dumps({
-        "format": 1, "uid": cid, "author": "carol",
-        "created": "2026-12-01T10:00:00Z", "body": "Fixed offline, on a plane."}))
+    (comments / f"{cid}.json").write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "uid": cid,
+                "author": "carol",
+                "created": "2026-12-01T10:00:00Z",
+                "body": "Fixed offline, on a plane.",
+            }
+        )
+    )
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Close #1 offline", cwd=work)
     pushed = git("push", str(forge.home / "repositories" / "tickets" / "demo.git"),

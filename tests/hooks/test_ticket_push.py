@@ -100,8 +100,17 @@ def test_good_push_is_accepted_and_queued_for_sync(config, clone):
     cid = uuid.uuid4().hex
     comment = work / ticket["uid"] / "comments" / f"{cid}.json"
     comment.parent.mkdir()
-    comment.write_text(json.dumps({"format": 1, "uid": cid, "author": "admin",
-                                   "created": "2026-01-01T00:00:00Z", "body": "hi"}))
+    comment.write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "uid": cid,
+                "author": "admin",
+                "created": "2026-01-01T00:00:00Z",
+                "body": "hi",
+            }
+        )
+    )
     started = time.perf_counter()
     pushed = _push(work)
     took = time.perf_counter() - started

@@ -68,7 +68,9 @@ def _clone_edit_push(project, tmp_path, edit):
 def test_incremental_syncs_after_pushes_equal_a_full_rebuild(project, tmp_path):
     engine = engine_for(project)
     with TicketRepo(project.repositories / RELPATH) as tickets:
-        made = [tickets.create_ticket(ALICE, f"Ticket {i}", tags=["t"]) for i in range(3)]
+        made = [
+            tickets.create_ticket(ALICE, f"Ticket {i}", tags=["t"]) for i in range(3)
+        ]
         tickets.add_comment(made[0]["uid"], ALICE, "web comment")
     sync_repo(engine, project.repositories, RELPATH)
 

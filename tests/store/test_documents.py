@@ -26,7 +26,9 @@ def docs(tmp_path):
 
 def test_canonical_json_is_stable_and_sorted():
     first = canonical_json({"b": 1, "a": "é", "c": [2, 1]})
-    assert first == b'{\n  "a": "\xc3\xa9",\n  "b": 1,\n  "c": [\n    2,\n    1\n  ]\n}\n'
+    assert (
+        first == b'{\n  "a": "\xc3\xa9",\n  "b": 1,\n  "c": [\n    2,\n    1\n  ]\n}\n'
+    )
     assert canonical_json({"c": [2, 1], "a": "é", "b": 1}) == first
 
 
