@@ -28,7 +28,7 @@ def start_consumer(workers: int = 2):
     A short poll interval keeps a push visible within a second; polling an
     idle SQLite queue four times a second costs next to nothing.
     """
-    from gitforge.tasks import sync  # noqa: F401  (registers the tasks)
+    from gitforge.tasks import maintenance, sync  # noqa: F401  (registers tasks)
 
     consumer = huey.create_consumer(
         workers=workers,
