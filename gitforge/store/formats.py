@@ -48,8 +48,20 @@ def _uid(value: object) -> str | None:
     return "must be 32 lowercase hex digits"
 
 
+MAX_NUMBER = 2**31 - 1
+MAX_PRIORITY = 9999
+
+
 def _positive(value: object) -> str | None:
-    return None if isinstance(value, int) and value >= 1 else "must be 1 or more"
+    if 1 <= value <= MAX_NUMBER:
+        return None
+    return f"must be between 1 and {MAX_NUMBER}"
+
+
+def _priority(value: object) -> str | None:
+    if 0 <= value <= MAX_PRIORITY:
+        return None
+    return f"must be between 0 and {MAX_PRIORITY}"
 
 
 def _status(value: object) -> str | None:
@@ -111,7 +123,7 @@ SPECS: dict[str, dict[str, Field]] = {
         "close_reason": Field((str, _NONE)),
         "tags": Field(_LIST, check=_tags),
         "assignee": Field((str, _NONE), required=False),
-        "priority": Field((int, _NONE), required=False),
+        "priority": Field((int, _NONE), required=False, check=_priority),
         "milestone": Field((str, _NONE), required=False),
         "private": Field(_BOOL),
     },

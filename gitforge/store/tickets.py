@@ -11,7 +11,9 @@ tickets and pull requests of a project share.
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import threading
+import time
 from pathlib import Path
 
 from gitforge.store import formats
@@ -31,8 +33,21 @@ EDITABLE_FIELDS = frozenset(
 )
 
 
+_last_millis = 0
+_uid_lock = threading.Lock()
+
+
 def new_uid() -> str:
-    return uuid.uuid4().hex
+    """32 hex digits: 12 of milliseconds, 20 random.
+
+    Leading with the time makes uids sort in creation order, so comments
+    written in the same second still list in the order they were made.
+    """
+    global _last_millis
+    with _uid_lock:
+        _last_millis = max(_last_millis + 1, time.time_ns() // 1_000_000)
+        millis = _last_millis
+    return f"{millis:012x}{secrets.token_hex(10)}"
 
 
 def ticket_path(uid: str) -> str:

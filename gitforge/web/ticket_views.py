@@ -31,6 +31,7 @@ from gitforge.policy import Action, TicketFacts
 from gitforge.store.documents import Identity
 from gitforge.store.layout import RepoKind, repo_path, repo_relpath
 from gitforge.store.tickets import TicketRepo
+from gitforge.tasks.maintenance import gc_auto
 from gitforge.web.context import (
     ProjectContext,
     identity,
@@ -48,6 +49,8 @@ PER_PAGE = 50
 # Past this page the offset stops fitting the database's integers; nobody
 # pages that far by hand.
 MAX_PAGE = 100_000
+MAX_FILTER_TAGS = 20
+MAX_NUMBER = 2**31 - 1  # the index's integer columns are 32-bit on PostgreSQL
 MAX_LINE = 255  # titles, tags, milestones, close reasons
 MAX_TEXT = 65_536  # ticket bodies and comments
 MAX_PRIORITY = 9_999
@@ -97,6 +100,7 @@ def _ticket_filter(args: MultiDict) -> queries.TicketFilter:
     the defaults rather than failing, as they come from hand-edited URLs."""
     status = _STATUS_ARGS.get(args.get("status", "open").lower(), "Open")
     tags = tuple(dict.fromkeys(t.strip() for t in args.getlist("tags") if t.strip()))
+    tags = tags[:MAX_FILTER_TAGS]  # each tag is a subquery; keep the SQL small
     sort = args.get("sort", "newest")
     page = args.get("page", 1, type=int) or 1
     return queries.TicketFilter(
@@ -126,10 +130,20 @@ def _list_args(wanted: queries.TicketFilter) -> dict:
 def _readable_ticket(project: ProjectContext, number: int) -> Row:
     """The ticket's index row, or 404 when it is absent or hidden from the
     viewer (private means absent)."""
+    if number > MAX_NUMBER:  # no such ticket, and the database would choke
+        abort(404)
     row = queries.ticket(site().engine, project.row, number)
     if row is None or not project.may(Action.READ_TICKET, ticket=_facts(row)):
         abort(404)
     return row
+
+
+def _comment_of(ticket: Row, uid: str) -> Row:
+    """One comment of a readable ticket, or 404."""
+    for note in queries.comments_of(site().engine, ticket.id):
+        if note.uid == uid:
+            return note
+    abort(404)
 
 
 def _facts(row: Row) -> TicketFacts:
@@ -172,9 +186,11 @@ def new_ticket(project: ProjectContext):
     form = request.form
     title, body = form.get("title", "").strip(), _text(form, "body")
     tags, tags_problem = _tags(form.get("tags", ""))
-    problem = _title_problem(title) or _text_problem("description", body)
-    if problem or tags_problem:
-        flash(problem or tags_problem, "error")
+    problem = (
+        _title_problem(title) or _text_problem("description", body) or tags_problem
+    )
+    if problem:
+        flash(problem, "error")
         return render_template("tickets/new.html", project=project, form=form), 400
     private = form.get("private") == "on"
     made = _write(
@@ -247,14 +263,12 @@ def triage_ticket(project: ProjectContext, number: int):
 def edit_comment(project: ProjectContext, number: int, uid: str):
     _require_login(project, number)
     ticket = _readable_ticket(project, number)
-    note = next((n for n in queries.comments_of(site().engine, ticket.id)
-                 if n.uid == uid), None)  # fmt: skip
-    if note is None:
-        abort(404)
+    note = _comment_of(ticket, uid)
     facts = _facts(ticket)
     if not project.may(Action.EDIT_COMMENT, ticket=facts, comment_author=note.author):
         abort(403)
-    body = _text(request.form, "body")
+    # Not "body": that name prefills the ticket's own edit form on a 400.
+    body = _text(request.form, "text")
     problem = _text_problem("comment", body, required=True)
     if problem:
         return _show_again(project, ticket, problem)
@@ -266,7 +280,8 @@ def edit_comment(project: ProjectContext, number: int, uid: str):
 
 def _write(project: ProjectContext, change: Callable[[TicketRepo, Identity], T]) -> T:
     """Run `change(ticket_repo, author)` as the signed-in user, then sync the
-    ticket repo so the writer's next page shows the change."""
+    ticket repo so the writer's next page shows the change, and queue a
+    `git gc --auto` for it."""
     config = site().config
     author = identity()
     relpath = repo_relpath(RepoKind.TICKETS, project.fullname)
@@ -274,6 +289,8 @@ def _write(project: ProjectContext, change: Callable[[TicketRepo, Identity], T])
     with TicketRepo(path) as repo:
         result = change(repo, author)
     sync_repo(site().engine, config.repositories, relpath)
+    # pygit2 writes loose objects and never runs git's automatic gc.
+    gc_auto(str(config.home), relpath)
     log.info("%s wrote to the tickets of %s", author.username, project.fullname)
     return result
 

@@ -87,8 +87,14 @@ def make_ticket(config: Config, author=ALICE, fullname="foo", **options) -> dict
 
 def dated_comment(repo: TicketRepo, ticket_uid: str, body: str, created: str):
     """A comment by bob with a chosen time, written as a push would."""
-    note = {"format": 1, "uid": uuid.uuid4().hex, "author": "bob",
-            "body": body, "created": created, "edited": None}  # fmt: skip
+    note = {
+        "format": 1,
+        "uid": uuid.uuid4().hex,
+        "author": "bob",
+        "body": body,
+        "created": created,
+        "edited": None,
+    }
     path = comment_path(ticket_uid, note["uid"])
     repo.transact(lambda _snapshot: {path: note}, BOB, "A dated comment")
 
@@ -185,8 +191,8 @@ def test_show_ticket_renders_fields_and_comments_in_order(people, client):
         people, ALICE, title="Parser fails", body="It **breaks** on `x`.", tags=["bug"]
     )
     with tickets_repo(people) as repo:
-        repo.update_ticket(made["uid"], ADMIN, assignee="bob", priority=2,
-                           milestone="1.0")  # fmt: skip
+        fields = {"assignee": "bob", "priority": 2, "milestone": "1.0"}
+        repo.update_ticket(made["uid"], ADMIN, **fields)
         # Dated apart: comments within one second have no defined order.
         dated_comment(repo, made["uid"], "Second reply", "2030-01-01T00:00:02Z")
         dated_comment(repo, made["uid"], "First *reply*", "2030-01-01T00:00:01Z")
@@ -204,6 +210,7 @@ def test_show_ticket_renders_fields_and_comments_in_order(people, client):
 def test_show_ticket_unknown_number_is_404(client):
     assert client.get("/foo/issue/999").status_code == 404
     assert client.get("/nope/issue/1").status_code == 404
+    assert client.get("/foo/issue/99999999999999999999").status_code == 404
 
 
 # -- new ticket ------------------------------------------------------------
@@ -212,10 +219,8 @@ def test_show_ticket_unknown_number_is_404(client):
 def test_new_ticket_form_commits_to_git_and_lists_it(people, login):
     alice = login("alice")
     assert alice.get("/foo/new_issue").status_code == 200
-    response = post(
-        alice, "/foo/new_issue", title="  Login page 500  ",
-        body="Steps:\r\n1. open\r\n", tags="bug, login ,bug,",
-    )  # fmt: skip
+    form = {"title": "  Login page 500  ", "body": "Steps:\r\n1. open\r\n"}
+    response = post(alice, "/foo/new_issue", tags="bug, login ,bug,", **form)
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/foo/issue/1")
 
@@ -316,10 +321,8 @@ def test_close_with_reason_and_reopen(people, login):
 def test_triage_sets_tags_assignee_priority_milestone(people, login):
     made = make_ticket(people, ALICE, tags=["old"])
     admin = login("admin")
-    response = post(
-        admin, "/foo/issue/1/meta",
-        tags="bug, ui", assignee="bob", priority="3", milestone="2.0",
-    )  # fmt: skip
+    form = {"tags": "bug, ui", "assignee": "bob", "priority": "3", "milestone": "2.0"}
+    response = post(admin, "/foo/issue/1/meta", **form)
     assert response.status_code == 302
     with tickets_repo(people) as repo:
         stored = repo.ticket(made["uid"])
@@ -362,17 +365,17 @@ def test_edit_own_comment_only(people, login):
     sync(people)
     url = f"/foo/issue/1/comment/{note['uid']}/edit"
 
+    bob = login("bob")
     before = tip(people)
-    assert post(login("alice"), url, body="vandal").status_code == 403
-    assert (
-        post(login("bob"), "/foo/issue/1/comment/0000/edit", body="x").status_code
-        == 404
-    )
+    assert post(login("alice"), url, text="vandal").status_code == 403
+    missing = post(bob, "/foo/issue/1/comment/0000/edit", text="x")
+    assert missing.status_code == 404
     assert tip(people) == before
 
-    bob = login("bob")
     assert "Edit comment" in bob.get("/foo/issue/1").text
-    assert post(bob, url, body="first").status_code == 302
+    assert post(bob, url, text=" \r\n").status_code == 400
+    assert tip(people) == before
+    assert post(bob, url, text="first").status_code == 302
     with tickets_repo(people) as repo:
         (stored,) = repo.comments(made["uid"])
     assert stored["body"] == "first" and stored["edited"] is not None
@@ -399,9 +402,13 @@ def test_post_without_csrf_token_is_400_and_writes_nothing(people, login):
 
 
 def test_anonymous_posts_go_to_login_and_write_nothing(people, client):
-    make_ticket(people)
+    made = make_ticket(people)
+    with tickets_repo(people) as repo:
+        note = repo.add_comment(made["uid"], ALICE, "mine")
+    sync(people)
     before = tip(people)
-    for path in ("comment", "edit", "close", "reopen", "meta"):
+    paths = ("comment", "edit", "close", "reopen", "meta")
+    for path in (*paths, f"comment/{note['uid']}/edit"):
         response = post(client, f"/foo/issue/1/{path}", title="t", comment="c")
         assert response.status_code == 302
         assert "/login?next=/foo/issue/1" in response.headers["Location"]
