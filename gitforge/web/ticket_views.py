@@ -29,6 +29,7 @@ from gitforge.index import queries
 from gitforge.index.sync import sync_repo
 from gitforge.policy import Action, TicketFacts
 from gitforge.store.documents import Identity
+from gitforge.store.formats import MAX_NUMBER, MAX_PRIORITY
 from gitforge.store.layout import RepoKind, repo_path, repo_relpath
 from gitforge.store.tickets import TicketRepo
 from gitforge.tasks.maintenance import gc_auto
@@ -50,10 +51,8 @@ PER_PAGE = 50
 # pages that far by hand.
 MAX_PAGE = 100_000
 MAX_FILTER_TAGS = 20
-MAX_NUMBER = 2**31 - 1  # the index's integer columns are 32-bit on PostgreSQL
 MAX_LINE = 255  # titles, tags, milestones, close reasons
 MAX_TEXT = 65_536  # ticket bodies and comments
-MAX_PRIORITY = 9_999
 _STATUS_ARGS = {"open": "Open", "closed": "Closed", "all": None}
 
 T = TypeVar("T")
