@@ -20,7 +20,7 @@ from typing import Any
 
 import pygit2
 
-from gitforge.store.errors import ConflictRetriesExhausted, FormatError
+from gitforge.store.errors import ConflictRetriesExhausted, FormatError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,13 @@ class DocumentRepo:
 
     def read(self, path: str) -> dict | None:
         return self.snapshot().read(path)
+
+    def read_existing(self, path: str, kind: str, name: str) -> dict:
+        """The document at `path`, or NotFound naming the `kind` and `name`."""
+        doc = self.read(path)
+        if doc is None:
+            raise NotFound(kind, name)
+        return doc
 
     def transact(
         self,

@@ -60,16 +60,10 @@ class SiteRepo(DocumentRepo):
         return cls(path)
 
     def user(self, name: str) -> dict:
-        doc = self.read(user_path(name))
-        if doc is None:
-            raise NotFound("user", name)
-        return doc
+        return self.read_existing(user_path(name), "user", name)
 
     def project(self, fullname: str) -> dict:
-        doc = self.read(project_path(fullname))
-        if doc is None:
-            raise NotFound("project", fullname)
-        return doc
+        return self.read_existing(project_path(fullname), "project", fullname)
 
     def add_user(self, new: NewUser, actor: Identity = SYSTEM) -> dict:
         """Add an account; refuses a taken name or email."""

@@ -72,10 +72,7 @@ class TicketRepo(DocumentRepo):
         return cls(path)
 
     def ticket(self, uid: str) -> dict:
-        doc = self.read(ticket_path(uid))
-        if doc is None:
-            raise NotFound("ticket", uid)
-        return doc
+        return self.read_existing(ticket_path(uid), "ticket", uid)
 
     def comments(self, uid: str) -> list[dict]:
         return read_comments(self.snapshot(), uid)
