@@ -133,11 +133,10 @@ def _hides_tickets(project: ProjectContext) -> bool:
 
 
 def _unreadable_chunked_body() -> bool:
-    """True when the WSGI server gives us no way to find the end of a
-    chunked body (werkzeug's and gunicorn's do; some others do not)."""
-    if request.content_length is not None:
-        return False
-    return not request.environ.get("wsgi.input_terminated")
+    """True for a chunked body whose end the WSGI server does not mark
+    (werkzeug's and gunicorn's do; some others do not)."""
+    chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+    return chunked and not request.environ.get("wsgi.input_terminated")
 
 
 def _plain(status: int, message: str) -> Response:
@@ -155,15 +154,20 @@ def run_backend(
     """Run `git http-backend` for the repo at `relpath` and stream its
     answer; `body`, when given, is copied to its standard input."""
     git = site().config.get("git_binary")
-    stderr = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [git, "http-backend"],
-        env=_cgi_environ(f"/{relpath}{suffix}", query),
-        stdin=subprocess.DEVNULL if body is None else subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=stderr,
-        bufsize=CHUNK,
-    )
+    env = _cgi_environ(f"/{relpath}{suffix}", query)
+    stderr = tempfile.TemporaryFile()  # read after the run, never a pipe to fill
+    try:
+        process = subprocess.Popen(
+            [git, "http-backend"],
+            env=env,
+            stdin=subprocess.DEVNULL if body is None else subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            bufsize=CHUNK,
+        )
+    except OSError:
+        stderr.close()
+        raise
     output = BackendOutput(relpath, process, stderr)
     if body is not None:
         output.feed(body)
@@ -214,6 +218,7 @@ class BackendOutput:
         self.process = process
         self.stderr = stderr
         self.feeder: threading.Thread | None = None
+        self.complete = False  # all of the output was read
         self.closed = False
 
     def feed(self, body: IO[bytes]) -> None:
@@ -249,22 +254,37 @@ class BackendOutput:
         read = self.process.stdout.read1
         while chunk := read(CHUNK):
             yield chunk
+        self.complete = True
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        cut_short = not self.complete and self.process.poll() is None
+        if cut_short:  # the client went away mid-pack, or asked for HEAD
+            # SIGTERM, not SIGKILL: http-backend then stops upload-pack and
+            # pack-objects too, which may be counting objects for minutes
+            # before their next write would fail.
+            self.process.terminate()
         self.process.stdout.close()
-        if self.process.poll() is None:  # the client went away mid-pack
-            self.process.kill()
         code = self.process.wait()
         if self.feeder is not None:
             self.feeder.join()
+        self._log_end(code, cut_short)
+
+    def _log_end(self, code: int, cut_short: bool) -> None:
         self.stderr.seek(0)
         errors = self.stderr.read().decode("utf-8", "replace").strip()
         self.stderr.close()
-        if code or errors:
-            log.warning("git http-backend %s exited %s: %s", self.relpath, code, errors)
+        if cut_short:
+            log.info("git over HTTP %s: response cut short", self.relpath)
+        elif code or errors:
+            log.warning(
+                "git http-backend %s exited %s: %s",
+                self.relpath,
+                code,
+                errors or "(no message)",
+            )
 
 
 def _copy_body(body: IO[bytes], sink: IO[bytes], relpath: str) -> None:

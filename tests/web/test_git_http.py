@@ -6,13 +6,17 @@ werkzeug's threaded server on a free port of 127.0.0.1 and runs `git`.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from gitforge.config import Config
@@ -55,15 +59,28 @@ def forge(config: Config, source: Path) -> Config:
 
 
 @pytest.fixture
-def url(forge: Config) -> Iterator[str]:
+def forge_app(forge: Config) -> Flask:
+    return create_app(forge)
+
+
+@pytest.fixture
+def url(forge_app: Flask) -> Iterator[str]:
     """The base URL of gitforge serving `forge` on a free loopback port."""
-    server = make_server("127.0.0.1", 0, create_app(forge), threaded=True)
+    with _serving(forge_app) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def _serving(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
 
 
 def _commit(work: Path, name: str, text: str) -> None:
@@ -207,23 +224,16 @@ def test_clone_large_negotiation(
     config, many_branches, tmp_path, version, post_buffer, sent_as
 ):
     create_project(config, "many", "admin", source=str(many_branches))
-    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     target = tmp_path / "many.git"
     trace = tmp_path / "curl.trace"
-    try:
+    with _serving(create_app(config)) as base:
         _clone(
-            f"http://127.0.0.1:{server.server_port}/many.git",
+            f"{base}/many.git",
             target,
             "--bare",
             settings=[f"protocol.version={version}", f"http.postBuffer={post_buffer}"],
             env={"GIT_TRACE_CURL": str(trace), "GIT_TRACE_CURL_NO_DATA": "1"},
         )
-    finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
     assert f"Send header: {sent_as}" in trace.read_text()
     assert _refs(target) == _refs(many_branches)
     assert len(_refs(target)) > 1500
@@ -304,6 +314,71 @@ def test_ticket_repo_with_private_ticket_is_absent(url, forge, tmp_path):
     assert cloned.returncode != 0
     assert "not found" in cloned.stderr
     _clone(f"{url}/alpha.git", tmp_path / "code")  # the code stays readable
+
+
+def test_ticket_repo_with_private_ticket_clones_for_committer(
+    url, forge, forge_app, tmp_path
+):
+    _add_ticket(forge, "alpha", "Security hole", private=True)
+    signer = forge_app.session_interface.get_signing_serializer(forge_app)
+    cookie = f"Cookie: session={signer.dumps({'user': 'admin'})}"
+
+    target = tmp_path / "tickets"
+    _clone(f"{url}/tickets/alpha.git", target, settings=[f"http.extraHeader={cookie}"])
+
+    titles = [path.read_text() for path in target.glob("*/ticket.json")]
+    assert len(titles) == 2
+    assert any("Security hole" in title for title in titles)
+
+
+# -- streaming -------------------------------------------------------------------
+
+
+def _pkt(line: str) -> bytes:
+    data = line.encode()
+    return b"%04x" % (len(data) + 4) + data
+
+
+def _children() -> set[str]:
+    tasks = Path("/proc/self/task")
+    return {pid for task in tasks.iterdir()
+            for pid in (task / "children").read_text().split()}  # fmt: skip
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/task").exists(), reason="needs Linux /proc children"
+)
+def test_fetch_cut_short_stops_the_backend(config, tmp_path):
+    """A client that leaves mid-pack leaves no git process behind."""
+    work = tmp_path / "big"
+    git("init", "-q", "-b", "main", str(work))
+    (work / "noise.bin").write_bytes(os.urandom(30_000_000))  # will not compress
+    git("add", "noise.bin", cwd=work)
+    git("commit", "-qm", "Noise", cwd=work)
+    create_project(config, "big", "admin", source=str(work))
+    tip = git("rev-parse", "main", cwd=work).stdout.strip()
+    body = _pkt("command=fetch\n") + b"0001" + _pkt(f"want {tip}\n")
+    body += _pkt("no-progress\n") + _pkt("done\n") + b"0000"
+    before = _children()
+
+    with _serving(create_app(config)) as base:
+        host, port = base.removeprefix("http://").split(":")
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        headers = {
+            "Content-Type": "application/x-git-upload-pack-request",
+            "Git-Protocol": "version=2",
+        }
+        connection.request("POST", "/big.git/git-upload-pack", body, headers)
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.read(1000)
+        assert _children() - before  # http-backend is still sending
+        response.close()  # the response holds the socket open, not the connection
+        connection.close()
+        deadline = time.monotonic() + 20
+        while _children() - before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _children() - before
 
 
 def test_responses_are_not_cached(url):
