@@ -20,6 +20,7 @@ class Action(Enum):
     EDIT_TICKET = "edit ticket"  # title, body, open/close
     TRIAGE_TICKET = "triage ticket"  # tags, assignee, priority, milestone
     EDIT_COMMENT = "edit comment"
+    CLONE_TICKETS = "clone the ticket repo"
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,21 @@ def may(
     project: ProjectFacts,
     ticket: TicketFacts | None = None,
     comment_author: str | None = None,
+    private_ticket_authors: frozenset[str] = frozenset(),
 ) -> bool:
     """The answer for every channel. Ticket actions need `ticket`;
-    EDIT_COMMENT needs `comment_author`."""
+    EDIT_COMMENT needs `comment_author`; CLONE_TICKETS needs the authors of
+    the project's private tickets."""
     committer = is_committer(viewer, project)
     if project.private and not committer:
         return False
     if action is Action.READ_PROJECT:
         return True
+    if action is Action.CLONE_TICKETS:
+        # A clone cannot leave files out: it is for those who may read
+        # every ticket in the repo.
+        me = viewer.name if viewer else None
+        return committer or private_ticket_authors <= {me}
     if viewer is None:
         return action is Action.READ_TICKET and not _hidden(ticket)
     if action in (Action.PUSH_CODE, Action.TRIAGE_TICKET):

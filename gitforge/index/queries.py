@@ -159,3 +159,15 @@ def comments_of(engine: Engine, ticket_id: int) -> list[Row]:
             .where(comments.c.ticket_id == ticket_id)
             .order_by(comments.c.created, comments.c.uid)
         ).all()
+
+
+def private_ticket_authors(engine: Engine, project_row: Row) -> frozenset[str]:
+    """Who wrote the project's private tickets (for the ticket repo rule)."""
+    with engine.connect() as conn:
+        return frozenset(
+            conn.execute(
+                select(tickets.c.author)
+                .where(tickets.c.project_id == project_row.id, tickets.c.private)
+                .distinct()
+            ).scalars()
+        )

@@ -85,5 +85,6 @@ def _clone_mirror(config: Config, source: str, target: Path, progress: bool) -> 
         raise ImportFailed(source, done.stderr or f"git exited {done.returncode}")
     # The copy is ours now: no remote to fetch from, no mirror refs.
     subprocess.run(
-        [git, "--git-dir", str(target), "remote", "remove", "origin"], check=True
+        [git, "--git-dir", str(target), "config", "--remove-section", "remote.origin"],
+        check=True,
     )

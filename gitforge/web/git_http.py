@@ -24,8 +24,8 @@ from typing import IO
 from flask import Blueprint, Response, abort, request
 from werkzeug.exceptions import ClientDisconnected
 
-from gitforge.index.queries import status_counts
-from gitforge.policy import Viewer
+from gitforge.index.queries import private_ticket_authors
+from gitforge.policy import Action
 from gitforge.store.layout import RepoKind, parse_relpath, repo_relpath
 from gitforge.web.context import ProjectContext, load_project, site, viewer
 
@@ -113,23 +113,12 @@ def readable_repo(repo: str) -> str:
     return relpath
 
 
-# Every ticket is readable by an admin, so this viewer's count is the total.
-_SEES_ALL = Viewer("", admin=True)
-
-
 def _hides_tickets(project: ProjectContext) -> bool:
-    """Whether the ticket repo holds a ticket the viewer may not read.
-
-    A clone cannot leave files out, so for such a viewer the ticket repo is
-    absent as a whole. The counts come from the index with the policy's
-    rule for private tickets.
-    """
+    """Whether the ticket repo holds a ticket the viewer may not read."""
     # Not yet: a ticket pushed in the last moment before its sync reaches
     # the index is not counted here.
-    engine = site().engine
-    seen = sum(status_counts(engine, project.row, viewer()).values())
-    total = sum(status_counts(engine, project.row, _SEES_ALL).values())
-    return seen < total
+    authors = private_ticket_authors(site().engine, project.row)
+    return not project.may(Action.CLONE_TICKETS, private_ticket_authors=authors)
 
 
 def _unreadable_chunked_body() -> bool:

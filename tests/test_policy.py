@@ -1,0 +1,79 @@
+"""The one access policy, case by case."""
+
+from __future__ import annotations
+
+import pytest
+
+from gitforge.policy import Action, ProjectFacts, TicketFacts, Viewer, may
+
+PROJECT = ProjectFacts("foo", owner="olive")
+PRIVATE_PROJECT = ProjectFacts("secret", owner="olive", private=True)
+OWNER, ADMIN = Viewer("olive"), Viewer("root", admin=True)
+AUTHOR, STRANGER = Viewer("alice"), Viewer("sam")
+PUBLIC_TICKET = TicketFacts(author="alice", private=False)
+PRIVATE_TICKET = TicketFacts(author="alice", private=True)
+
+# (viewer, action, ticket, allowed)
+CASES = [
+    (None, Action.READ_PROJECT, None, True),
+    (None, Action.READ_TICKET, PUBLIC_TICKET, True),
+    (None, Action.READ_TICKET, PRIVATE_TICKET, False),
+    (None, Action.CREATE_TICKET, None, False),
+    (None, Action.COMMENT_TICKET, PUBLIC_TICKET, False),
+    (None, Action.PUSH_CODE, None, False),
+    (STRANGER, Action.CREATE_TICKET, None, True),
+    (STRANGER, Action.COMMENT_TICKET, PUBLIC_TICKET, True),
+    (STRANGER, Action.READ_TICKET, PRIVATE_TICKET, False),
+    (STRANGER, Action.COMMENT_TICKET, PRIVATE_TICKET, False),
+    (STRANGER, Action.EDIT_TICKET, PUBLIC_TICKET, False),
+    (STRANGER, Action.TRIAGE_TICKET, PUBLIC_TICKET, False),
+    (STRANGER, Action.PUSH_CODE, None, False),
+    (AUTHOR, Action.READ_TICKET, PRIVATE_TICKET, True),
+    (AUTHOR, Action.EDIT_TICKET, PUBLIC_TICKET, True),
+    (AUTHOR, Action.TRIAGE_TICKET, PUBLIC_TICKET, False),
+    (OWNER, Action.READ_TICKET, PRIVATE_TICKET, True),
+    (OWNER, Action.EDIT_TICKET, PRIVATE_TICKET, True),
+    (OWNER, Action.TRIAGE_TICKET, PUBLIC_TICKET, True),
+    (OWNER, Action.PUSH_CODE, None, True),
+    (ADMIN, Action.TRIAGE_TICKET, PRIVATE_TICKET, True),
+    (ADMIN, Action.PUSH_CODE, None, True),
+]
+
+
+@pytest.mark.parametrize("viewer, action, ticket, allowed", CASES)
+def test_policy_cases(viewer, action, ticket, allowed):
+    assert may(viewer, action, PROJECT, ticket=ticket) is allowed
+
+
+def test_policy_every_action_has_a_case():
+    assert {case[1] for case in CASES} | {
+        Action.EDIT_COMMENT,
+        Action.CLONE_TICKETS,
+    } == set(Action)
+
+
+def test_policy_private_project_is_absent_for_others():
+    for action in (Action.READ_PROJECT, Action.CREATE_TICKET, Action.PUSH_CODE):
+        assert not may(STRANGER, action, PRIVATE_PROJECT)
+        assert not may(None, action, PRIVATE_PROJECT)
+    assert may(OWNER, Action.READ_PROJECT, PRIVATE_PROJECT)
+
+
+def test_policy_comment_edits_belong_to_their_author():
+    def edit(viewer, author):
+        return may(viewer, Action.EDIT_COMMENT, PROJECT, ticket=PUBLIC_TICKET,
+                   comment_author=author)  # fmt: skip
+
+    assert edit(STRANGER, "sam") and not edit(STRANGER, "alice")
+    assert edit(ADMIN, "sam") and not edit(OWNER, "sam")
+
+
+def test_policy_ticket_repo_clone_needs_every_ticket_readable():
+    def clone(viewer, authors):
+        return may(viewer, Action.CLONE_TICKETS, PROJECT,
+                   private_ticket_authors=frozenset(authors))  # fmt: skip
+
+    assert clone(None, []) and clone(STRANGER, [])
+    assert not clone(None, ["alice"]) and not clone(STRANGER, ["alice"])
+    assert clone(AUTHOR, ["alice"]) and not clone(AUTHOR, ["alice", "bob"])
+    assert clone(OWNER, ["alice", "bob"])
