@@ -63,6 +63,11 @@ def test_import_register_ticket_clone_push(forge, browser, tmp_path):
         "name": "carol", "email": "carol@example.org", "full_name": "Carol",
         "password": "carol-pw-1", "confirm": "carol-pw-1"})  # fmt: skip
     assert status == 200, page
+    status, page = browser.submit("/", "/logout", {})
+    assert status == 200 and "Log in" in page
+    status, page = browser.submit("/login", "/login", {
+        "name": "carol", "password": "carol-pw-1"})  # fmt: skip
+    assert status == 200 and "Log out" in page
     status, page = browser.get("/demo")
     assert status == 200 and "Demo project" in page
 
