@@ -6,8 +6,8 @@ import functools
 import logging
 import os
 import secrets
+import signal
 import sys
-import time
 
 import click
 
@@ -94,13 +94,18 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     _first_start(config, host, port)
     consumer = start_consumer(workers)
     server = make_server(host, port, create_app(config), threaded=True)
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     click.echo(f"gitforge serving {config.home} on http://{host}:{server.port}/")
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         consumer.stop(graceful=True)
+
+
+def _exit_on_signal(signum, _frame) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
 
 
 def _first_start(config: Config, host: str, port: int) -> None:
@@ -210,12 +215,7 @@ def _project_count(config: Config) -> int:
 def worker(config: Config, workers: int) -> None:
     """Run a task consumer alone (for the scale-out setup)."""
     logging.getLogger("gitforge").setLevel(logging.INFO)
-    from gitforge.tasks.queue import start_consumer
+    from gitforge.tasks.queue import make_consumer
 
-    consumer = start_consumer(workers)
     click.echo(f"gitforge worker on {config.home} running; Ctrl-C stops it")
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        consumer.stop(graceful=True)
+    make_consumer(workers).run()  # stops gracefully on SIGINT or SIGTERM

@@ -34,6 +34,11 @@ SETTINGS = (
         "",
         "Redis URL for the task queue; empty means Huey on SQLite in <home>/queue.",
     ),
+    Setting(
+        "queue_name",
+        "gitforge",
+        "Name of the task queue; sites sharing one Redis need different names.",
+    ),
     Setting("site_url", "", "Public base URL of the forge, used in clone URLs."),
     Setting("site_name", "gitforge", "Name shown in page titles."),
     Setting("git_binary", "git", "The git executable used for packs and imports."),

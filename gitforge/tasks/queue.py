@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 from huey import Huey, RedisHuey, SqliteHuey
 
@@ -12,25 +13,25 @@ log = logging.getLogger(__name__)
 
 
 def make_huey(config: Config) -> Huey:
-    url = config.get("redis_url")
+    name, url = config.get("queue_name"), config.get("redis_url")
     if url:
-        return RedisHuey("gitforge", url=url)
+        return RedisHuey(name, url=url)
     config.queue_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("gitforge", filename=str(config.queue_dir / "tasks.db"))
+    return SqliteHuey(name, filename=str(config.queue_dir / "tasks.db"))
 
 
 huey = make_huey(Config.load())
 
 
-def start_consumer(workers: int = 2):
-    """Run the task consumer in threads of this process (the embedded mode).
+def make_consumer(workers: int = 2):
+    """A task consumer running in threads of this process.
 
     A short poll interval keeps a push visible within a second; polling an
     idle SQLite queue four times a second costs next to nothing.
     """
     from gitforge.tasks import maintenance, sync  # noqa: F401  (registers tasks)
 
-    consumer = huey.create_consumer(
+    return huey.create_consumer(
         workers=workers,
         worker_type="thread",
         periodic=False,
@@ -38,6 +39,19 @@ def start_consumer(workers: int = 2):
         backoff=1.5,
         max_delay=0.25,
     )
+
+
+def start_consumer(workers: int = 2):
+    """Start a consumer beside other work (the embedded mode) and leave the
+    process's signal handling to its owner: Huey's own handlers only set a
+    flag that its `run` loop reads, which would make SIGTERM a no-op here."""
+    consumer = make_consumer(workers)
+    saved = {sig: signal.getsignal(sig) for sig in _SIGNALS}
     consumer.start()
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
     log.info("task consumer started with %d threads", workers)
     return consumer
+
+
+_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
