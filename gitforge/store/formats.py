@@ -163,10 +163,24 @@ def _check_field(path: str, name: str, field: Field, value: object) -> None:
         raise FormatError(
             path, name, f"must be {_type_names(field.types)}, not {_json_type(value)}"
         )
+    if isinstance(value, str) and (problem := _text_problem(value)):
+        raise FormatError(path, name, problem)
     if field.check is not None and value is not None:
         problem = field.check(value)
         if problem:
             raise FormatError(path, name, problem)
+
+
+def _text_problem(value: str) -> str | None:
+    """Text that git holds but no database or page can: NUL characters and
+    unpaired surrogates (a JSON escape like \\ud800)."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (it holds an unpaired surrogate)"
+    return None
 
 
 def _check_ticket(path: str, doc: dict) -> None:

@@ -94,6 +94,10 @@ def _start_session(name: str) -> None:
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths; never an open redirect."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return url_for("home.index")
+    # Browsers drop tabs and newlines and read "\\" as "/", which would
+    # turn "/\t/evil.example" into "//evil.example".
+    if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return url_for("home.index")
+    return target

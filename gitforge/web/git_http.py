@@ -25,6 +25,7 @@ from flask import Blueprint, Response, abort, request
 from werkzeug.exceptions import ClientDisconnected
 
 from gitforge.index.queries import private_ticket_authors
+from gitforge.index.sync import sync_repo
 from gitforge.policy import Action
 from gitforge.store.layout import RepoKind, parse_relpath, repo_relpath
 from gitforge.web.context import ProjectContext, load_project, site, viewer
@@ -115,8 +116,10 @@ def readable_repo(repo: str) -> str:
 
 def _hides_tickets(project: ProjectContext) -> bool:
     """Whether the ticket repo holds a ticket the viewer may not read."""
-    # Not yet: a ticket pushed in the last moment before its sync reaches
-    # the index is not counted here.
+    # Sync first: the index must know every private ticket on the branch
+    # before git serves it (a no-op when it is up to date).
+    relpath = repo_relpath(RepoKind.TICKETS, project.fullname)
+    sync_repo(site().engine, site().config.repositories, relpath)
     authors = private_ticket_authors(site().engine, project.row)
     return not project.may(Action.CLONE_TICKETS, private_ticket_authors=authors)
 

@@ -59,6 +59,8 @@ def _state(config):
         (dict(number=99), "field 'number': a ticket's number never changes"),
         (dict(tags="bug"), "field 'tags': must be a list, not a string"),
         (dict(close_reason="x"), "field 'close_reason': must be null while Open"),
+        (dict(title="Lone \ud800"), "field 'title': must be valid Unicode"),
+        (dict(body="a\x00b"), "field 'body': must not contain NUL"),
     ],
 )
 def test_push_of_a_bad_field_is_refused(config, clone, change, expected):

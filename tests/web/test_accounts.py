@@ -69,7 +69,15 @@ def test_login_wrong_password_and_logout(client):
 
 
 @pytest.mark.parametrize(
-    "target", ["//evil.example/x", "https://evil.example/", "javascript:alert(1)"]
+    "target",
+    [
+        "//evil.example/x",
+        "https://evil.example/",
+        "javascript:alert(1)",
+        "/\t/evil.example",
+        "/\\evil.example",
+        "/\r\nSet-Cookie:x=1",
+    ],
 )
 def test_login_never_redirects_off_site(client, target):
     data = {"csrf_token": token(client), "name": "admin",
