@@ -172,21 +172,6 @@ class FileView:
 # -- pages -------------------------------------------------------------------
 
 
-def _routes(*rules: str) -> Callable:
-    """`project_route` for a view served at several rules under one
-    endpoint: project_route makes a new wrapper per call, and Flask refuses
-    two functions for one endpoint, so the extra rules reuse the first one."""
-
-    def decorator(view: Callable) -> Callable:
-        wrapper = project_route(blueprint, rules[0])(view)
-        for rule in rules[1:]:
-            blueprint.add_url_rule(f"/<repo>{rule}", view_func=wrapper)
-            blueprint.add_url_rule(f"/<namespace>/<repo>{rule}", view_func=wrapper)
-        return wrapper
-
-    return decorator
-
-
 @project_route(blueprint, "")
 def summary(project: ProjectContext):
     with _open(project) as code:
@@ -209,7 +194,7 @@ def summary(project: ProjectContext):
         )
 
 
-@_routes("/tree", "/tree/<path:spec>")
+@project_route(blueprint, "/tree", "/tree/<path:spec>")
 def tree(project: ProjectContext, spec: str | None = None):
     with _open(project) as code:
         if spec is None:
@@ -274,7 +259,7 @@ def raw(project: ProjectContext, spec: str):
     return _raw_response(entry, data)
 
 
-@_routes("/commits", "/commits/<path:branch>")
+@project_route(blueprint, "/commits", "/commits/<path:branch>")
 def commits(project: ProjectContext, branch: str | None = None):
     number = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     path = request.args.get("path", "").strip("/") or None

@@ -119,10 +119,10 @@ def load_project(fullname: str) -> ProjectContext:
     return project
 
 
-def project_route(blueprint: Blueprint, rule: str, **options) -> Callable:
+def project_route(blueprint: Blueprint, *rules: str, **options) -> Callable:
     """Register a view at `/<project>{rule}` and `/<namespace>/<project>{rule}`
-    (Pagure's URL scheme). The view gets the loaded `project` as its first
-    argument."""
+    for each rule (Pagure's URL scheme), all under one endpoint. The view
+    gets the loaded `project` as its first argument."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
@@ -130,10 +130,9 @@ def project_route(blueprint: Blueprint, rule: str, **options) -> Callable:
             fullname = f"{namespace}/{repo}" if namespace else repo
             return view(load_project(fullname), **kwargs)
 
-        blueprint.add_url_rule(f"/<repo>{rule}", view_func=wrapper, **options)
-        blueprint.add_url_rule(
-            f"/<namespace>/<repo>{rule}", view_func=wrapper, **options
-        )
+        for rule in rules:
+            for prefix in ("/<repo>", "/<namespace>/<repo>"):
+                blueprint.add_url_rule(prefix + rule, view_func=wrapper, **options)
         return wrapper
 
     return decorator
