@@ -6,8 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-from gitforge.store.layout import RepoKind, parse_relpath
-
 
 def main(hook: str, home: str) -> int:
     updates = [line.split() for line in sys.stdin.read().splitlines() if line]
@@ -19,19 +17,21 @@ def main(hook: str, home: str) -> int:
         print(f"gitforge: {repo_dir} is not under {repositories}", file=sys.stderr)
         return 1
     if hook == "pre-receive":
-        return _pre_receive(repo_dir, relpath, updates)
+        return _pre_receive(repositories, repo_dir, relpath, updates)
     if hook == "post-receive":
         return _post_receive(home, relpath, updates)
     return 0
 
 
-def _pre_receive(repo_dir: Path, relpath: str, updates: list[list[str]]) -> int:
-    parsed = parse_relpath(relpath)
-    if parsed is None or parsed[0] is not RepoKind.TICKETS:
-        return 0
-    from gitforge.hooks.validate import refusals
+def _pre_receive(
+    repositories: Path, repo_dir: Path, relpath: str, updates: list[list[str]]
+) -> int:
+    from gitforge.hooks.validate import content_check_for, refusals
 
-    problems = refusals(repo_dir, updates)
+    check_content = content_check_for(repositories, relpath)
+    if check_content is None:
+        return 0
+    problems = refusals(repo_dir, check_content, updates)
     for problem in problems:
         print(f"gitforge: {problem}", file=sys.stderr)
     if problems:

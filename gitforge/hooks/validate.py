@@ -1,45 +1,78 @@
-"""Checks of a push to a ticket repo, run before git accepts it.
+"""Checks of a push to a document repo, run before git accepts it.
 
-The check looks at the tree the branch would end with and at every path that
-differs from the current tip, so a broken file is refused whichever commit of
-the push brought it in, and an untouched old file never blocks a push.
+Every document repo (the site repo, a ticket repo) keeps its documents on
+the main branch and nowhere else. A push may only move that branch forward:
+no other refs, no deletion, no rewritten history. The files it changes must
+be plain files of a bounded size, and each kind of repo then checks what
+those files say (gitforge.hooks.ticket_checks, gitforge.hooks.site_checks).
+
+The checks look at the tree the branch would end with and at every path
+that differs from the current tip, so a broken file is refused whichever
+commit of the push brought it in, and an untouched old file never blocks a
+push.
 """
 
 from __future__ import annotations
 
 import os
-import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
 
 from gitforge.store import formats
-from gitforge.store.documents import DEFAULT_BRANCH, Snapshot, parse_json
-from gitforge.store.errors import FormatError
-from gitforge.store.tickets import NUMBERS_FILE
+from gitforge.store.documents import DEFAULT_BRANCH, Snapshot
+from gitforge.store.layout import SITE_REPO, RepoKind, parse_relpath
+from gitforge.store.site import SiteRepo, user_path
 
 ZERO = "0" * 40
-_TICKET_FILE = re.compile(r"(?P<uid>[0-9a-f]{32})/ticket\.json")
-_COMMENT_FILE = re.compile(
-    r"(?P<uid>[0-9a-f]{32})/comments/(?P<cuid>[0-9a-f]{32})\.json"
-)
-_ATTACHMENT = re.compile(r"[0-9a-f]{32}/files/[^/]+")
-_FREE_FILES = {"README.md", ".gitattributes"}
+MAIN_REF = f"refs/heads/{DEFAULT_BRANCH}"
+_PLAIN_FILE_MODES = {pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE}
+
+# (old snapshot, new snapshot, the changed files) -> problems
+ContentCheck = Callable[[Snapshot, Snapshot, list[pygit2.DiffDelta]], list[str]]
 
 
-def refusals(repo_dir: Path, updates: list[list[str]]) -> list[str]:
-    """Problems with a push to a ticket repo; an empty list accepts it."""
+def content_check_for(repositories: Path, relpath: str) -> ContentCheck | None:
+    """The content rules of the repo at `relpath`; None for repos that take
+    any push (code repos)."""
+    from gitforge.hooks import site_checks, ticket_checks
+
+    if relpath == SITE_REPO:
+        return site_checks.check_change
+    parsed = parse_relpath(relpath)
+    if parsed is not None and parsed[0] is RepoKind.TICKETS:
+        return ticket_checks.TicketChanges(_user_lookup(repositories))
+    return None
+
+
+def _user_lookup(repositories: Path) -> Callable[[str], bool]:
+    site_repo = SiteRepo.open(repositories)
+    users = site_repo.snapshot()
+    return lambda name: users.exists(user_path(name))
+
+
+def refusals(
+    repo_dir: Path, check_content: ContentCheck, updates: list[list[str]]
+) -> list[str]:
+    """Problems with a push to a document repo; an empty list accepts it."""
     repo = open_with_quarantine(repo_dir)
     problems = []
     for old, new, ref in updates:
-        if ref != f"refs/heads/{DEFAULT_BRANCH}":
-            continue
-        if new == ZERO:
-            problems.append(f"{ref} holds the tickets and cannot be deleted")
+        problem = ref_problem(repo, old, new, ref)
+        if problem:
+            problems.append(problem)
             continue
         old_snapshot = Snapshot(repo, None if old == ZERO else repo[old])
         new_snapshot = Snapshot(repo, repo[new].peel(pygit2.Commit))
-        problems += check_change(old_snapshot, new_snapshot)
+        readable = []
+        for delta in changed_files(old_snapshot, new_snapshot):
+            problem = file_problem(repo, delta)
+            if problem:
+                problems.append(problem)
+            else:
+                readable.append(delta)
+        problems += check_content(old_snapshot, new_snapshot, readable)
     return problems
 
 
@@ -54,79 +87,51 @@ def open_with_quarantine(repo_dir: Path) -> pygit2.Repository:
     return repo
 
 
-def check_change(old: Snapshot, new: Snapshot) -> list[str]:
-    """Every problem with the paths that differ between two snapshots."""
+def ref_problem(repo: pygit2.Repository, old: str, new: str, ref: str) -> str | None:
+    """Why this ref update is refused, if it is."""
+    if ref != MAIN_REF:
+        return (
+            f"{ref}: this repo keeps its documents on {DEFAULT_BRANCH} only; "
+            f"push to {DEFAULT_BRANCH} (other branches and tags are refused)"
+        )
+    if new == ZERO:
+        return f"{ref} holds the documents and cannot be deleted"
+    try:
+        repo[new].peel(pygit2.Commit)
+    except (KeyError, ValueError, pygit2.InvalidSpecError):
+        return f"{ref}: {new} is not a commit"
+    if old != ZERO and new != old and not repo.descendant_of(new, old):
+        return (
+            f"{ref}: the push rewrites history that the server already has; "
+            f"fetch, merge or rebase onto origin/{DEFAULT_BRANCH}, and push again"
+        )
+    return None
+
+
+def changed_files(old: Snapshot, new: Snapshot) -> list[pygit2.DiffDelta]:
+    """Every file that differs between two snapshots."""
     empty = new.repo[new.repo.TreeBuilder().write()]
     old_tree = old.tree if old.tree is not None else empty
-    problems = []
-    for delta in old_tree.diff_to_tree(new.tree).deltas:
-        path = delta.new_file.path
-        try:
-            if delta.status == pygit2.GIT_DELTA_DELETED:
-                check_deletion(delta.old_file.path)
-            else:
-                check_file(old, new, path)
-        except FormatError as err:
-            problems.append(str(err))
-    return problems
+    return list(old_tree.diff_to_tree(new.tree).deltas)
 
 
-def check_deletion(path: str) -> None:
-    if _TICKET_FILE.fullmatch(path) or _COMMENT_FILE.fullmatch(path):
-        raise FormatError(
-            path,
-            None,
-            "tickets and comments cannot be deleted; "
-            "close the ticket or edit the comment instead",
-        )
-    if path == NUMBERS_FILE:
-        raise FormatError(path, None, "the number sequence cannot be deleted")
-
-
-def check_file(old: Snapshot, new: Snapshot, path: str) -> None:
-    """Raise FormatError if the file at `path` in `new` breaks the format."""
-    if path in _FREE_FILES or _ATTACHMENT.fullmatch(path):
-        return
-    if path == NUMBERS_FILE:
-        _check_numbers(new.read(path))
-        return
-    if match := _TICKET_FILE.fullmatch(path):
-        ticket = formats.check("ticket", path, _read(new, path))
-        _check_ticket_identity(old, path, match["uid"], ticket)
-        return
-    if match := _COMMENT_FILE.fullmatch(path):
-        comment = formats.check("comment", path, _read(new, path))
-        if comment["uid"] != match["cuid"]:
-            raise FormatError(path, "uid", "must equal the file's name")
-        if not new.exists(f"{match['uid']}/ticket.json"):
-            raise FormatError(path, None, "comments a ticket that does not exist")
-        return
-    raise FormatError(
-        path,
-        None,
-        "unexpected file; a ticket folder holds ticket.json, comments/<uid>.json "
-        "and files/<name>",
+def file_problem(repo: pygit2.Repository, delta: pygit2.DiffDelta) -> str | None:
+    """A problem with the kind or size of a changed file, whatever it holds."""
+    if delta.status == pygit2.GIT_DELTA_DELETED:
+        return None
+    path, mode = delta.new_file.path, delta.new_file.mode
+    if mode not in _PLAIN_FILE_MODES:
+        what = {
+            pygit2.GIT_FILEMODE_LINK: "a symbolic link",
+            pygit2.GIT_FILEMODE_COMMIT: "a submodule",
+        }.get(mode, f"a tree entry of mode {mode:o}")
+        return f"{path}: is {what}; only plain files are allowed here"
+    size = repo[delta.new_file.id].size
+    limit = (
+        formats.MAX_DOCUMENT_BYTES
+        if path.endswith(".json")
+        else formats.MAX_ATTACHMENT_BYTES
     )
-
-
-def _check_ticket_identity(old: Snapshot, path: str, uid: str, ticket: dict) -> None:
-    if ticket["uid"] != uid:
-        raise FormatError(path, "uid", "must equal the ticket's folder name")
-    before = old.read_bytes(path)
-    if before is None:
-        return
-    previous = parse_json(path, before)
-    if previous.get("number") != ticket["number"]:
-        raise FormatError(path, "number", "a ticket's number never changes")
-
-
-def _check_numbers(doc: dict | None) -> None:
-    if doc is None or not isinstance(doc.get("next"), int) or doc["next"] < 1:
-        raise FormatError(NUMBERS_FILE, "next", "must be a number of 1 or more")
-
-
-def _read(snapshot: Snapshot, path: str) -> dict:
-    data = snapshot.read_bytes(path)
-    if data is None:
-        raise FormatError(path, None, "is not a file")
-    return parse_json(path, data)
+    if size > limit:
+        return f"{path}: is {size} bytes; at most {limit} are allowed"
+    return None

@@ -62,14 +62,16 @@ def canonical_json(doc: dict) -> bytes:
 
     Writing unchanged data gives the same bytes, so git diffs stay small.
     """
-    text = json.dumps(doc, ensure_ascii=False, sort_keys=True, indent=2)
+    text = json.dumps(
+        doc, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False
+    )
     return (text + "\n").encode("utf-8")
 
 
 def parse_json(path: str, data: bytes) -> dict:
     """Decode a document, raising FormatError that names the file."""
     try:
-        doc = json.loads(data.decode("utf-8"))
+        doc = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError as err:
         raise FormatError(path, None, f"not UTF-8 ({err.reason})") from None
     except json.JSONDecodeError as err:
@@ -78,9 +80,25 @@ def parse_json(path: str, data: bytes) -> dict:
             None,
             f"broken JSON at line {err.lineno} column {err.colno}: {err.msg}",
         ) from None
+    except _NotJson as err:
+        raise FormatError(path, None, str(err)) from None
+    except RecursionError:
+        raise FormatError(path, None, "JSON nested too deeply") from None
+    except ValueError:  # Python refuses integers of thousands of digits
+        raise FormatError(path, None, "JSON holds a number too long to read") from None
     if not isinstance(doc, dict):
         raise FormatError(path, None, "must hold a JSON object")
     return doc
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> None:
+    # Python reads NaN and Infinity, but they are not JSON and would not
+    # survive a round trip through canonical_json.
+    raise _NotJson(f"{name} is not a JSON value")
 
 
 class Snapshot:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from gitforge.store.errors import FormatError
 
@@ -32,7 +33,11 @@ class Field:
 
 def _timestamp(value: object) -> str | None:
     if isinstance(value, str) and _TIMESTAMP.fullmatch(value):
-        return None
+        try:
+            datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+            return None
+        except ValueError:
+            pass  # right shape, impossible date such as February 30
     return "must be a UTC time like 2026-01-31T12:00:00Z"
 
 
@@ -50,6 +55,13 @@ def _uid(value: object) -> str | None:
 
 MAX_NUMBER = 2**31 - 1
 MAX_PRIORITY = 9999
+MAX_LINE = 255  # titles, tags, milestones, close reasons
+MAX_TEXT = 65_536  # ticket bodies and comments
+MAX_TAGS = 100
+# Bounds for files a push may bring: documents are read whole by hooks,
+# syncs and pages, so one of them must never be large.
+MAX_DOCUMENT_BYTES = 1_000_000
+MAX_ATTACHMENT_BYTES = 20_000_000
 
 
 def _positive(value: object) -> str | None:
@@ -70,19 +82,40 @@ def _status(value: object) -> str | None:
     return f"unknown status {value!r}; use one of {', '.join(TICKET_STATUSES)}"
 
 
+def _next(value: object) -> str | None:
+    if 1 <= value <= MAX_NUMBER + 1:
+        return None
+    return f"must be between 1 and {MAX_NUMBER + 1}"
+
+
 def _tags(value: object) -> str | None:
     if not all(isinstance(tag, str) and tag.strip() for tag in value):
         return "must be a list of non-empty strings"
+    if len(value) > MAX_TAGS:
+        return f"holds {len(value)} tags; at most {MAX_TAGS}"
+    for tag in value:
+        if problem := _line(tag):
+            return f"tag {tag[:40]!r} {problem}"
     if list(value) != sorted(set(value)):
         return "must be sorted and without repeats"
+    return None
+
+
+def _line(value: object) -> str | None:
+    if "\n" in value or "\r" in value or len(value) > MAX_LINE:
+        return f"must be one line of at most {MAX_LINE} characters"
     return None
 
 
 def _title(value: object) -> str | None:
     if not value.strip():
         return "must not be empty"
-    if len(value) > 255 or "\n" in value:
-        return "must be one line of at most 255 characters"
+    return _line(value)
+
+
+def _text(value: object) -> str | None:
+    if len(value) > MAX_TEXT:
+        return f"is {len(value)} characters long; at most {MAX_TEXT}"
     return None
 
 
@@ -116,23 +149,26 @@ SPECS: dict[str, dict[str, Field]] = {
         "uid": Field(_STR, check=_uid),
         "number": Field(_INT, check=_positive),
         "title": Field(_STR, check=_title),
-        "body": Field(_STR),
+        "body": Field(_STR, check=_text),
         "author": Field(_STR, check=_username),
         "created": Field(_STR, check=_timestamp),
         "status": Field(_STR, check=_status),
-        "close_reason": Field((str, _NONE)),
+        "close_reason": Field((str, _NONE), check=_line),
         "tags": Field(_LIST, check=_tags),
         "assignee": Field((str, _NONE), required=False),
         "priority": Field((int, _NONE), required=False, check=_priority),
-        "milestone": Field((str, _NONE), required=False),
+        "milestone": Field((str, _NONE), required=False, check=_line),
         "private": Field(_BOOL),
     },
     "comment": {
         "uid": Field(_STR, check=_uid),
         "author": Field(_STR, check=_username),
         "created": Field(_STR, check=_timestamp),
-        "edited": Field((str, _NONE), required=False),
-        "body": Field(_STR),
+        "edited": Field((str, _NONE), required=False, check=_timestamp),
+        "body": Field(_STR, check=_text),
+    },
+    "numbers": {
+        "next": Field(_INT, check=_next),
     },
 }
 

@@ -29,7 +29,7 @@ from gitforge.index import queries
 from gitforge.index.sync import sync_repo
 from gitforge.policy import Action, TicketFacts
 from gitforge.store.documents import Identity
-from gitforge.store.formats import MAX_NUMBER, MAX_PRIORITY
+from gitforge.store.formats import MAX_LINE, MAX_NUMBER, MAX_PRIORITY, MAX_TEXT
 from gitforge.store.layout import RepoKind, repo_path, repo_relpath
 from gitforge.store.tickets import TicketRepo
 from gitforge.tasks.maintenance import gc_auto
@@ -51,8 +51,6 @@ PER_PAGE = 50
 # pages that far by hand.
 MAX_PAGE = 100_000
 MAX_FILTER_TAGS = 20
-MAX_LINE = 255  # titles, tags, milestones, close reasons
-MAX_TEXT = 65_536  # ticket bodies and comments
 _STATUS_ARGS = {"open": "Open", "closed": "Closed", "all": None}
 
 T = TypeVar("T")

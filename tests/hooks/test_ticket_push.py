@@ -61,6 +61,13 @@ def _state(config):
         (dict(close_reason="x"), "field 'close_reason': must be null while Open"),
         (dict(title="Lone \ud800"), "field 'title': must be valid Unicode"),
         (dict(body="a\x00b"), "field 'body': must not contain NUL"),
+        (dict(author="ghost"), "field 'author': a ticket's author never changes"),
+        (dict(created="2026-01-01T00:00:00Z"), "a ticket's created never changes"),
+        (dict(assignee="ghost"), "field 'assignee': no user is named 'ghost'"),
+        (dict(body="x" * 70_000), "field 'body': is 70000 characters long"),
+        (dict(tags=["a\nb"]), "field 'tags': tag 'a\\nb' must be one line"),
+        (dict(tags=[str(n) for n in range(200)]), "holds 200 tags; at most 100"),
+        (dict(milestone="m" * 300), "field 'milestone': must be one line of at"),
     ],
 )
 def test_push_of_a_bad_field_is_refused(config, clone, change, expected):
@@ -75,13 +82,41 @@ def test_push_of_a_bad_field_is_refused(config, clone, change, expected):
     assert _state(config) == before
 
 
-def test_push_of_broken_json_is_refused(config, clone):
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ('{"title": "x",', "broken JSON at line 1"),
+        ("[" * 100_000, "JSON nested too deeply"),
+        ('{"number": ' + "9" * 5000 + "}", "JSON holds a number too long to read"),
+        ('{"number": NaN}', "NaN is not a JSON value"),
+        ("[1, 2]", "must hold a JSON object"),
+        (b"\xff\xfe{}", "not UTF-8"),
+    ],
+)
+def test_push_of_unreadable_json_is_refused(config, clone, content, expected):
     work, ticket = clone
     before = _state(config)
-    (work / ticket["uid"] / "ticket.json").write_text('{"title": "x",')
+    target = work / ticket["uid"] / "ticket.json"
+    if isinstance(content, bytes):
+        target.write_bytes(content)
+    else:
+        target.write_text(content)
     pushed = _push(work)
     assert pushed.returncode != 0
-    assert f"{ticket['uid']}/ticket.json: broken JSON at line 1" in pushed.stderr
+    assert f"{ticket['uid']}/ticket.json: {expected}" in pushed.stderr
+    assert "Traceback" not in pushed.stderr
+    assert _state(config) == before
+
+
+@pytest.mark.parametrize(
+    "when", ["2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T25:00:00Z"]
+)
+def test_push_of_an_impossible_date_is_refused(config, clone, when):
+    work, ticket = clone
+    before = _state(config)
+    _write_comment(work, ticket, created=when)
+    pushed = _push(work)
+    assert "field 'created': must be a UTC time" in pushed.stderr
     assert _state(config) == before
 
 
@@ -124,3 +159,139 @@ def test_good_push_is_accepted_and_queued_for_sync(config, clone):
     assert result.changed == [ticket["uid"]]
     with TicketRepo(config.repositories / RELPATH) as tickets:
         assert tickets.ticket(ticket["uid"])["status"] == "Closed"
+
+
+def _write_comment(work, ticket, **fields):
+    cid = uuid.uuid4().hex
+    comment = work / ticket["uid"] / "comments" / f"{cid}.json"
+    comment.parent.mkdir(exist_ok=True)
+    doc = {"format": 1, "uid": cid, "author": "admin",
+           "created": "2026-01-01T00:00:00Z", "body": "hi", **fields}  # fmt: skip
+    comment.write_text(json.dumps(doc))
+    return comment
+
+
+def _write_ticket(work, number, **fields):
+    uid = uuid.uuid4().hex
+    (work / uid).mkdir()
+    doc = {"format": 1, "uid": uid, "number": number, "title": "Offline",
+           "body": "", "author": "admin", "created": "2026-01-01T00:00:00Z",
+           "status": "Open", "close_reason": None, "tags": [],
+           "private": False, **fields}  # fmt: skip
+    (work / uid / "ticket.json").write_text(json.dumps(doc))
+    return uid
+
+
+def _set_next(work, number):
+    (work / "numbers.json").write_text(json.dumps({"format": 1, "next": number}))
+
+
+def test_comment_by_an_unknown_author_is_refused(config, clone):
+    work, ticket = clone
+    before = _state(config)
+    path = _write_comment(work, ticket, author="ghost")
+    pushed = _push(work)
+    assert f"{path.name}: field 'author': no user is named 'ghost'" in pushed.stderr
+    assert _state(config) == before
+
+
+@pytest.mark.parametrize(
+    "numbers, next_number, expected",
+    [
+        ([1], 3, "field 'number': 1 is not free"),  # ticket 1 exists
+        ([2, 2], 4, "field 'number': 2 is not free"),  # twice in one push
+        ([5], 6, "5 is not free; the 1 new ticket(s) of this push take 2"),
+        ([2], 2, "numbers.json: field 'next': must be 3: it is 2 on the server"),
+        ([], 1, "numbers.json: field 'next': must be 2"),  # the sequence goes back
+        ([], 2**31, "numbers.json: field 'next': must be 2"),  # used up at once
+        ([], 2**31 + 1, "numbers.json: field 'next': must be between 1 and"),
+    ],
+)
+def test_push_that_breaks_the_number_sequence_is_refused(
+    config, clone, numbers, next_number, expected
+):
+    work, _ticket = clone
+    before = _state(config)
+    for number in numbers:
+        _write_ticket(work, number)
+    _set_next(work, next_number)
+    pushed = _push(work)
+    assert pushed.returncode != 0
+    assert expected in pushed.stderr
+    assert _state(config) == before
+
+
+def test_offline_tickets_with_the_next_numbers_are_accepted(config, clone):
+    work, _ticket = clone
+    uids = [_write_ticket(work, 2), _write_ticket(work, 3, title="Second")]
+    _set_next(work, 4)
+    pushed = _push(work)
+    assert pushed.returncode == 0, pushed.stderr
+    sync_repo(engine_for(config), config.repositories, RELPATH)
+    with TicketRepo(config.repositories / RELPATH) as tickets:
+        assert [tickets.ticket(uid)["number"] for uid in uids] == [2, 3]
+        made = tickets.create_ticket(ADMIN, "Made on the web")
+    assert made["number"] == 4
+
+
+def test_push_to_other_refs_is_refused(config, clone):
+    work, ticket = clone
+    before = _state(config)
+    _edit_ticket(work, ticket, title="On a branch")
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "edit", cwd=work)
+    git("tag", "v1", cwd=work)
+    for refspec in ("HEAD:refs/heads/draft", "v1"):
+        pushed = git("push", "origin", refspec, cwd=work, check=False)
+        assert pushed.returncode != 0
+        assert "keeps its documents on main only" in pushed.stderr
+    assert _state(config) == before
+    assert (
+        git("for-each-ref", cwd=config.repositories / RELPATH).stdout.count("\n") == 1
+    )
+
+
+def test_force_push_that_rewrites_history_is_refused(config, clone):
+    work, ticket = clone
+    with TicketRepo(config.repositories / RELPATH) as tickets:
+        tickets.add_comment(ticket["uid"], ADMIN, "kept on the server")
+    before = _state(config)
+    _edit_ticket(work, ticket, title="Rewritten")
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "edit", cwd=work)
+    pushed = git("push", "--force", "origin", "main", cwd=work, check=False)
+    assert pushed.returncode != 0
+    assert "rewrites history that the server already has" in pushed.stderr
+    assert _state(config) == before
+
+
+def test_links_and_submodules_are_refused_as_attachments(config, clone):
+    work, ticket = clone
+    before = _state(config)
+    files = work / ticket["uid"] / "files"
+    files.mkdir()
+    (files / "passwd").symlink_to("/etc/passwd")
+    git("add", "-A", cwd=work)
+    commit = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    gitlink = f"160000,{commit},{ticket['uid']}/files/sub"
+    git("update-index", "--add", "--cacheinfo", gitlink, cwd=work)
+    git("commit", "-qm", "attach", cwd=work)
+    pushed = git("push", "origin", "main", cwd=work, check=False)
+    assert "files/passwd: is a symbolic link; only plain files" in pushed.stderr
+    assert "files/sub: is a submodule; only plain files" in pushed.stderr
+    assert _state(config) == before
+
+
+def test_oversized_files_are_refused(config, clone):
+    work, ticket = clone
+    before = _state(config)
+    files = work / ticket["uid"] / "files"
+    files.mkdir()
+    (files / "huge.bin").write_bytes(b"\0" * 20_000_001)
+    _write_comment(work, ticket, body="x" * 60_000, edited=None).write_text(
+        json.dumps({"padding": "y" * 1_000_001})
+    )
+    pushed = _push(work)
+    assert "huge.bin: is 20000001 bytes; at most 20000000" in pushed.stderr
+    assert "bytes; at most 1000000 are allowed" in pushed.stderr
+    assert _state(config) == before

@@ -1,0 +1,168 @@
+"""What a push to a ticket repo may change.
+
+The same format rules as the web forms (gitforge.store.formats), plus what
+only a whole push can break: a ticket's identity (uid, number, author and
+creation time never change), the number sequence (new tickets take the next
+free numbers, and `numbers.json` moves on by exactly that many), and the
+people named (authors and assignees must have accounts).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pygit2
+
+from gitforge.store import formats
+from gitforge.store.documents import Snapshot, parse_json
+from gitforge.store.errors import FormatError
+from gitforge.store.tickets import NUMBERS_FILE
+
+_TICKET_FILE = re.compile(r"(?P<uid>[0-9a-f]{32})/ticket\.json")
+_COMMENT_FILE = re.compile(
+    r"(?P<uid>[0-9a-f]{32})/comments/(?P<cuid>[0-9a-f]{32})\.json"
+)
+_ATTACHMENT = re.compile(r"[0-9a-f]{32}/files/[^/]+")
+_FREE_FILES = {"README.md", ".gitattributes"}
+_FIXED_FIELDS = {
+    "ticket": ("uid", "number", "author", "created"),
+    "comment": ("uid", "author", "created"),
+}
+
+
+class TicketChanges:
+    """The content check of a ticket repo push (see gitforge.hooks.validate)."""
+
+    def __init__(self, known_user: Callable[[str], bool]):
+        self.known_user = known_user
+
+    def __call__(
+        self, old: Snapshot, new: Snapshot, deltas: list[pygit2.DiffDelta]
+    ) -> list[str]:
+        problems = []
+        added_tickets: dict[str, int] = {}  # path -> number
+        for delta in deltas:
+            try:
+                if delta.status == pygit2.GIT_DELTA_DELETED:
+                    check_deletion(delta.old_file.path)
+                    continue
+                path = delta.new_file.path
+                number = self.check_file(old, new, path)
+                if number is not None:
+                    added_tickets[path] = number
+            except FormatError as err:
+                problems.append(str(err))
+        return problems + sequence_problems(old, new, added_tickets)
+
+    def check_file(self, old: Snapshot, new: Snapshot, path: str) -> int | None:
+        """Raise FormatError if the file at `path` breaks the rules; return
+        the number of a ticket that the push adds."""
+        if path in _FREE_FILES or _ATTACHMENT.fullmatch(path):
+            return None
+        if path == NUMBERS_FILE:
+            formats.check("numbers", path, read_document(new, path))
+            return None
+        if match := _TICKET_FILE.fullmatch(path):
+            ticket = formats.check("ticket", path, read_document(new, path))
+            if ticket["uid"] != match["uid"]:
+                raise FormatError(path, "uid", "must equal the ticket's folder name")
+            before = self._check_identity(old, path, "ticket", ticket)
+            self._check_assignee(path, ticket, before)
+            return ticket["number"] if before is None else None
+        if match := _COMMENT_FILE.fullmatch(path):
+            comment = formats.check("comment", path, read_document(new, path))
+            if comment["uid"] != match["cuid"]:
+                raise FormatError(path, "uid", "must equal the file's name")
+            if not new.exists(f"{match['uid']}/ticket.json"):
+                raise FormatError(path, None, "comments a ticket that does not exist")
+            self._check_identity(old, path, "comment", comment)
+            return None
+        raise FormatError(
+            path,
+            None,
+            "unexpected file; a ticket folder holds ticket.json, "
+            "comments/<uid>.json and files/<name>",
+        )
+
+    def _check_identity(
+        self, old: Snapshot, path: str, kind: str, doc: dict
+    ) -> dict | None:
+        """Compare with the stored version; a new document needs a known
+        author. Returns the stored version, if any."""
+        data = old.read_bytes(path)
+        if data is None:
+            if not self.known_user(doc["author"]):
+                raise FormatError(path, "author", f"no user is named {doc['author']!r}")
+            return None
+        before = parse_json(path, data)
+        for field in _FIXED_FIELDS[kind]:
+            if before.get(field) != doc[field]:
+                raise FormatError(path, field, f"a {kind}'s {field} never changes")
+        return before
+
+    def _check_assignee(self, path: str, ticket: dict, before: dict | None) -> None:
+        assignee = ticket.get("assignee")
+        unchanged = before is not None and before.get("assignee") == assignee
+        if assignee is None or unchanged or self.known_user(assignee):
+            return
+        raise FormatError(path, "assignee", f"no user is named {assignee!r}")
+
+
+def check_deletion(path: str) -> None:
+    if _TICKET_FILE.fullmatch(path) or _COMMENT_FILE.fullmatch(path):
+        raise FormatError(
+            path,
+            None,
+            "tickets and comments cannot be deleted; "
+            "close the ticket or edit the comment instead",
+        )
+    if path == NUMBERS_FILE:
+        raise FormatError(path, None, "the number sequence cannot be deleted")
+
+
+def sequence_problems(
+    old: Snapshot, new: Snapshot, added_tickets: dict[str, int]
+) -> list[str]:
+    """New tickets take the next free numbers in turn, and numbers.json's
+    `next` moves on by as many. Every stored ticket's number is below the
+    old `next`, so this keeps numbers unique without reading every ticket."""
+    try:
+        old_next, new_next = _next_number(old), _next_number(new)
+    except FormatError:
+        return []  # numbers.json itself is broken; that is reported already
+    count = len(added_tickets)
+    free = range(old_next, old_next + count)
+    taken: set[int] = set()
+    problems = []
+    for path, number in sorted(added_tickets.items(), key=lambda item: item[1]):
+        if number not in free or number in taken:
+            span = f"{free.start} to {free[-1]}" if count > 1 else str(free.start)
+            problem = (
+                f"{number} is not free; the {count} new ticket(s) of this push "
+                f"take {span} in turn (numbers.json 'next' is {old_next} "
+                "on the server)"
+            )
+            problems.append(str(FormatError(path, "number", problem)))
+        taken.add(number)
+    if new_next != old_next + count:
+        problem = (
+            f"must be {old_next + count}: it is {old_next} on the server "
+            f"and this push adds {count} ticket(s)"
+        )
+        problems.append(str(FormatError(NUMBERS_FILE, "next", problem)))
+    return problems
+
+
+def _next_number(snapshot: Snapshot) -> int:
+    if snapshot.tree is None or not snapshot.exists(NUMBERS_FILE):
+        return 1
+    doc = formats.check("numbers", NUMBERS_FILE, read_document(snapshot, NUMBERS_FILE))
+    return doc["next"]
+
+
+def read_document(snapshot: Snapshot, path: str) -> dict:
+    data = snapshot.read_bytes(path)
+    if data is None:
+        raise FormatError(path, None, "is not a file")
+    return parse_json(path, data)

@@ -1,0 +1,113 @@
+"""Pushes to the site repo by path, through the real hooks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from gitforge.index import queries
+from gitforge.index.db import engine_for
+from gitforge.index.sync import sync_repo
+from gitforge.store.layout import SITE_REPO
+from gitforge.store.site import NewUser
+from gitforge.tasks.projects import create_project
+from gitforge.tasks.site import add_user
+from tests.conftest import git
+from tests.index.test_sync import dump
+
+
+@pytest.fixture
+def work(config, tmp_path):
+    add_user(config, NewUser("carol", "carol@example.org", "Carol"))
+    create_project(config, "foo", "admin")
+    work = tmp_path / "site"
+    git("clone", "-q", str(config.repositories / SITE_REPO), str(work))
+    return work
+
+
+def _state(config):
+    tip = git("rev-parse", "main", cwd=config.repositories / SITE_REPO).stdout
+    return tip, dump(engine_for(config))
+
+
+def _edit(work, path, **changes):
+    doc = json.loads((work / path).read_text())
+    doc.update(changes)
+    (work / path).write_text(json.dumps(doc))
+
+
+def _push(work):
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "edit", cwd=work)
+    return git("push", "origin", "main", cwd=work, check=False)
+
+
+def test_an_account_edited_with_git_reaches_the_index(config, work):
+    _edit(work, "users/carol.json", full_name="Carol Example")
+    pushed = _push(work)
+    assert pushed.returncode == 0, pushed.stderr
+    # The post-receive hook queued a load-JSON task in the home's queue;
+    # running the same sync here loads the push.
+    sync_repo(engine_for(config), config.repositories, SITE_REPO)
+    assert queries.user(engine_for(config), "carol").full_name == "Carol Example"
+
+
+def _user_doc(name, email):
+    return {"format": 1, "name": name, "full_name": "", "emails": [email],
+            "password": None, "admin": False,
+            "created": "2026-01-01T00:00:00Z"}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "path, content, expected",
+    [
+        ("users/carol.json", {"emails": "c@x"}, "field 'emails': must be a list"),
+        ("users/carol.json", {"name": "dave"}, "field 'name': must equal the file's"),
+        ("users/carol.json", {"created": "2020-01-01T00:00:00Z"}, "never changes"),
+        ("users/carol.json", {"emails": ["ADMIN@example.org"]},
+         "field 'emails': admin@example.org belongs to users/admin.json"),
+        ("users/dave.json", _user_doc("dave", "carol@example.org"),
+         "carol@example.org belongs to users/carol.json"),
+        ("users/Carol.json", _user_doc("Carol", "c2@example.org"),
+         "differs from another only in case"),
+        ("users/site.json", _user_doc("site", "s@example.org"),
+         "field 'name': this name is reserved"),
+        ("projects/foo.json", {"owner": "ghost"}, "no user is named 'ghost'"),
+        ("projects/foo.json", {"name": "bar"}, "field 'name': never changes"),
+        ("projects/bar.json", {"format": 1}, "projects are created with"),
+        ("notes.txt", "hello", "notes.txt: unexpected file"),
+    ],
+)  # fmt: skip
+def test_bad_site_push_is_refused(config, work, path, content, expected):
+    before = _state(config)
+    if isinstance(content, str):
+        (work / path).write_text(content)
+    elif (work / path).exists() and "format" not in content:
+        _edit(work, path, **content)
+    else:
+        (work / path).write_text(json.dumps(content))
+    pushed = _push(work)
+    assert pushed.returncode != 0
+    assert f"{path}: " in pushed.stderr
+    assert expected in pushed.stderr
+    assert _state(config) == before
+
+
+@pytest.mark.parametrize("path", ["users/carol.json", "projects/foo.json"])
+def test_deleting_accounts_and_projects_is_refused(config, work, path):
+    before = _state(config)
+    (work / path).unlink()
+    pushed = _push(work)
+    assert "cannot be deleted with a push" in pushed.stderr
+    assert _state(config) == before
+
+
+def test_new_account_pushed_by_an_administrator_is_accepted(config, work):
+    (work / "users/dave.json").write_text(
+        json.dumps(_user_doc("dave", "dave@example.org"))
+    )
+    pushed = _push(work)
+    assert pushed.returncode == 0, pushed.stderr
+    sync_repo(engine_for(config), config.repositories, SITE_REPO)
+    assert queries.user(engine_for(config), "dave") is not None
