@@ -43,7 +43,18 @@ def content_check_for(repositories: Path, relpath: str) -> ContentCheck | None:
     parsed = parse_relpath(relpath)
     if parsed is not None and parsed[0] is RepoKind.TICKETS:
         return ticket_checks.TicketChanges(_user_lookup(repositories))
+    if parsed is not None and parsed[0] is RepoKind.REQUESTS:
+        return _refuse_any_change
     return None
+
+
+def _refuse_any_change(old, new, deltas) -> list[str]:
+    # Not yet: offline editing of pull requests; the request repo is
+    # written by gitforge alone, and pushes to it are refused whole.
+    return [
+        "the request repo is written by gitforge only; open and discuss "
+        "pull requests on the web or through the API"
+    ]
 
 
 def _user_lookup(repositories: Path) -> Callable[[str], bool]:

@@ -16,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 metadata = MetaData()
 
@@ -118,4 +118,107 @@ comments = Table(
     Column("created", String(20), nullable=False),
     Column("edited", String(20)),
     Column("body", Text, nullable=False),
+)
+
+
+pull_requests = Table(
+    "pull_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column(
+        "project_id",
+        Integer,
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("uid", String(32), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("assignee", String(100)),
+    Column("source_repo", String(512), nullable=False),
+    Column("source_branch", Text, nullable=False),
+    Column("target_branch", Text, nullable=False),
+    Column("base", String(64), nullable=False),
+    Column("head", String(64), nullable=False),
+    Column("merge_kind", String(16)),  # None until computed
+    Column("merge_target", String(64)),
+    Column("merge_head", String(64)),
+    Column("merge_conflicts", Text),  # JSON list
+    Column("merge_commit", String(64)),
+    Column("closed_by", String(100)),
+    Column("closed_at", String(20)),
+    Column("created", String(20), nullable=False),
+    Column("last_activity", String(20), nullable=False),
+    Column("comment_count", Integer, nullable=False),
+    UniqueConstraint("project_id", "uid"),
+    Index("ix_pull_requests_list", "project_id", "status", "number"),
+    Index("ix_pull_requests_source", "source_repo"),
+)
+
+
+def _request_child(name: str, *columns: Column) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, primary_key=True),
+        Column(
+            "request_id",
+            Integer,
+            ForeignKey("pull_requests.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        *columns,
+    )
+
+
+request_tags = Table(
+    "request_tags",
+    metadata,
+    Column(
+        "request_id",
+        Integer,
+        ForeignKey("pull_requests.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("tag", String(255), primary_key=True),
+    Index("ix_request_tags_tag", "tag", "request_id"),
+)
+
+request_comments = _request_child(
+    "request_comments",
+    Column("uid", String(32), nullable=False),
+    Column("author", String(100), nullable=False),
+    Column("created", String(20), nullable=False),
+    Column("edited", String(20)),
+    Column("body", Text, nullable=False),
+    Column("inline_commit", String(64)),
+    Column("inline_path", Text),
+    Column("inline_line", Integer),
+    Column("inline_side", String(3)),
+)
+
+request_flags = _request_child(
+    "request_flags",
+    Column("uid", String(32), nullable=False),
+    Column("username", String(100), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("percent", Integer),
+    Column("comment", Text, nullable=False),
+    Column("url", Text),
+    Column("created", String(20), nullable=False),
+    Column("updated", String(20), nullable=False),
+)
+
+request_updates = _request_child(
+    "request_updates",
+    Column("uid", String(32), nullable=False),
+    Column("created", String(20), nullable=False),
+    Column("old_head", String(64), nullable=False),
+    Column("new_head", String(64), nullable=False),
+    Column("forced", Boolean, nullable=False),
 )

@@ -17,9 +17,14 @@ from gitforge.store.errors import FormatError
 
 FORMAT_VERSION = 1
 TICKET_STATUSES = ("Open", "Closed")
+REQUEST_STATUSES = ("Open", "Merged", "Closed")
+FLAG_STATUSES = ("success", "failure", "error", "pending", "canceled")
+MERGE_KINDS = ("nothing", "ffwd", "merge", "conflicts")
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
 _UID = re.compile(r"[0-9a-f]{32}")
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_URL = re.compile(r"https?://[^\s]+")
 
 Check = Callable[[object], str | None]  # returns a problem, or None
 
@@ -76,10 +81,69 @@ def _priority(value: object) -> str | None:
     return f"must be between 0 and {MAX_PRIORITY}"
 
 
-def _status(value: object) -> str | None:
-    if value in TICKET_STATUSES:
+def _one_of(allowed: tuple[str, ...], what: str = "status") -> Check:
+    def check(value: object) -> str | None:
+        if value in allowed:
+            return None
+        return f"unknown {what} {value!r}; use one of {', '.join(allowed)}"
+
+    return check
+
+
+_status = _one_of(TICKET_STATUSES)
+
+
+def _commit(value: object) -> str | None:
+    if isinstance(value, str) and _COMMIT.fullmatch(value):
         return None
-    return f"unknown status {value!r}; use one of {', '.join(TICKET_STATUSES)}"
+    return "must be a full commit id (40 or 64 lowercase hex digits)"
+
+
+def _branch(value: object) -> str | None:
+    # The full rules of git check-ref-format apply where branches are used;
+    # this keeps a document from naming something no command could take.
+    if not value or value.startswith("-") or len(value) > MAX_LINE:
+        return f"must be a branch name of 1 to {MAX_LINE} characters, not '-...'"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        return "must not contain control characters"
+    return None
+
+
+def _source_repo(value: object) -> str | None:
+    parts = value.split("/")
+    if not 1 <= len(parts) <= 4 or any(not p or p in (".", "..") for p in parts):
+        return "must name a project or fork, like 'foo', 'ns/foo' or 'forks/ann/foo'"
+    return None
+
+
+def _url(value: object) -> str | None:
+    if _URL.fullmatch(value) and len(value) <= 2048:
+        return None
+    return "must be an http or https URL of at most 2048 characters"
+
+
+def _percent(value: object) -> str | None:
+    return None if 0 <= value <= 100 else "must be between 0 and 100"
+
+
+def _line_number(value: object) -> str | None:
+    return None if 1 <= value <= MAX_NUMBER else "must be 1 or more"
+
+
+def _merge_status(value: object) -> str | None:
+    return _nested_problem(value, _MERGE_STATUS_SPEC)
+
+
+def _inline(value: object) -> str | None:
+    return _nested_problem(value, _INLINE_SPEC)
+
+
+def _nested_problem(value: dict, spec: dict[str, Field]) -> str | None:
+    try:
+        _check_fields("", value, spec)
+    except FormatError as err:
+        return f"field {err.field!r} {err.problem}" if err.field else err.problem
+    return None
 
 
 def _next(value: object) -> str | None:
@@ -170,6 +234,65 @@ SPECS: dict[str, dict[str, Field]] = {
     "numbers": {
         "next": Field(_INT, check=_next),
     },
+    "request": {
+        "uid": Field(_STR, check=_uid),
+        "number": Field(_INT, check=_positive),
+        "title": Field(_STR, check=_title),
+        "description": Field(_STR, check=_text),
+        "author": Field(_STR, check=_username),
+        "created": Field(_STR, check=_timestamp),
+        "status": Field(_STR, check=_one_of(REQUEST_STATUSES)),
+        "source_repo": Field(_STR, check=_source_repo),
+        "source_branch": Field(_STR, check=_branch),
+        "target_branch": Field(_STR, check=_branch),
+        "base": Field(_STR, check=_commit),
+        "head": Field(_STR, check=_commit),
+        "merge_status": Field((dict, _NONE), check=_merge_status),
+        "merge_commit": Field((str, _NONE), check=_commit),
+        "closed_by": Field((str, _NONE), check=_username),
+        "closed_at": Field((str, _NONE), check=_timestamp),
+        "tags": Field(_LIST, check=_tags),
+        "assignee": Field((str, _NONE), check=_username),
+    },
+    "request_comment": {
+        "uid": Field(_STR, check=_uid),
+        "author": Field(_STR, check=_username),
+        "created": Field(_STR, check=_timestamp),
+        "edited": Field((str, _NONE), required=False, check=_timestamp),
+        "body": Field(_STR, check=_text),
+        "inline": Field((dict, _NONE), check=_inline),
+    },
+    "flag": {
+        "uid": Field(_STR, check=_uid),
+        "username": Field(_STR, check=_username),
+        "name": Field(_STR, check=_title),
+        "status": Field(_STR, check=_one_of(FLAG_STATUSES)),
+        "percent": Field((int, _NONE), check=_percent),
+        "comment": Field(_STR, check=_line),
+        "url": Field((str, _NONE), check=_url),
+        "created": Field(_STR, check=_timestamp),
+        "updated": Field(_STR, check=_timestamp),
+    },
+    "update": {
+        "uid": Field(_STR, check=_uid),
+        "created": Field(_STR, check=_timestamp),
+        "old_head": Field(_STR, check=_commit),
+        "new_head": Field(_STR, check=_commit),
+        "forced": Field(_BOOL),
+    },
+}
+
+_MERGE_STATUS_SPEC = {
+    "kind": Field(_STR, check=_one_of(MERGE_KINDS, "merge status")),
+    "target": Field(_STR, check=_commit),
+    "head": Field(_STR, check=_commit),
+    "conflicts": Field(_LIST),
+}
+_INLINE_SPEC = {
+    "commit": Field(_STR, check=_commit),
+    "path": Field(_STR, check=_line),
+    "line": Field(_INT, check=_line_number),
+    "side": Field(_STR, check=_one_of(("old", "new"), "side")),
 }
 
 
@@ -177,7 +300,15 @@ def check(kind: str, path: str, doc: dict) -> dict:
     """Return `doc` if it is a valid document of `kind`, else raise."""
     if doc.get("format") != FORMAT_VERSION:
         raise FormatError(path, "format", f"must be {FORMAT_VERSION}")
-    spec = SPECS[kind]
+    _check_fields(path, doc, SPECS[kind])
+    if kind == "ticket":
+        _check_ticket(path, doc)
+    if kind == "request":
+        _check_request(path, doc)
+    return doc
+
+
+def _check_fields(path: str, doc: dict, spec: dict[str, Field]) -> None:
     for name, field in spec.items():
         if name not in doc:
             if field.required:
@@ -187,9 +318,6 @@ def check(kind: str, path: str, doc: dict) -> dict:
     unknown = sorted(set(doc) - set(spec) - {"format"})
     if unknown:
         raise FormatError(path, unknown[0], "is not a known field")
-    if kind == "ticket":
-        _check_ticket(path, doc)
-    return doc
 
 
 def _check_field(path: str, name: str, field: Field, value: object) -> None:
@@ -224,6 +352,14 @@ def _check_ticket(path: str, doc: dict) -> None:
         raise FormatError(path, "close_reason", "must be null while Open")
     if doc.get("assignee") is not None and _username(doc["assignee"]):
         raise FormatError(path, "assignee", "must be a user name or null")
+
+
+def _check_request(path: str, doc: dict) -> None:
+    merged = doc["status"] == "Merged"
+    if merged != (doc["merge_commit"] is not None):
+        raise FormatError(path, "merge_commit", "is set exactly when Merged")
+    if (doc["status"] == "Open") != (doc["closed_at"] is None):
+        raise FormatError(path, "closed_at", "is set exactly when not Open")
 
 
 _JSON_NAMES = {str: "a string", int: "a number", bool: "true or false",

@@ -168,6 +168,19 @@ class TicketRepo(DocumentRepo):
         self.transact(change, actor, f"Edit comment on ticket {uid}")
         return dict(result)
 
+    def take_number(self, actor: Identity, purpose: str) -> int:
+        """Take the next number of the shared sequence for something kept
+        elsewhere (a pull request)."""
+        taken: list[int] = []
+
+        def change(snapshot: Snapshot) -> dict:
+            number, numbers = take_number(snapshot)
+            taken[:] = [number]
+            return {NUMBERS_FILE: numbers}
+
+        self.transact(change, actor, f"Take number for {purpose}")
+        return taken[0]
+
     def _edit(self, uid: str, actor: Identity, changes: dict, message: str) -> dict:
         result: dict = {}
 
@@ -193,11 +206,12 @@ def take_number(snapshot: Snapshot) -> tuple[int, dict]:
     return number, {**numbers, "next": number + 1}
 
 
-def read_comments(snapshot: Snapshot, uid: str) -> list[dict]:
-    """A ticket's comments, oldest first."""
+def read_comments(snapshot: Snapshot, uid: str, kind: str = "comment") -> list[dict]:
+    """The comments of a ticket (or, with kind "request_comment", of a pull
+    request), oldest first."""
     folder = f"{uid}/comments"
     comments = [
-        formats.check("comment", path, parse_json(path, data))
+        formats.check(kind, path, parse_json(path, data))
         for path, data in snapshot.walk(folder)
         if path.endswith(".json")
     ]

@@ -20,6 +20,7 @@ from gitforge.index.sync import sync_repo
 from gitforge.store.documents import DEFAULT_BRANCH, SYSTEM, Identity
 from gitforge.store.errors import AlreadyExists, StoreError
 from gitforge.store.layout import SITE_REPO, RepoKind, repo_path, split_fullname
+from gitforge.store.requests import RequestRepo
 from gitforge.store.site import SiteRepo
 from gitforge.store.tickets import TicketRepo
 
@@ -47,7 +48,8 @@ def create_project(
     repos = config.repositories
     code = repo_path(repos, RepoKind.CODE, fullname)
     tickets = repo_path(repos, RepoKind.TICKETS, fullname)
-    if code.exists() or tickets.exists():
+    requests = repo_path(repos, RepoKind.REQUESTS, fullname)
+    if code.exists() or tickets.exists() or requests.exists():
         raise AlreadyExists("project", fullname)
     made: list[Path] = []
     try:
@@ -58,6 +60,8 @@ def create_project(
             pygit2.init_repository(str(code), bare=True, initial_head=DEFAULT_BRANCH)
         made.append(tickets)
         TicketRepo.create(tickets).close()
+        made.append(requests)
+        RequestRepo.create(requests).close()
         for path in made:
             install_hooks(path, config.home)
         with SiteRepo.open(repos) as site:
@@ -68,7 +72,8 @@ def create_project(
         raise
     engine = engine_for(config)
     sync_repo(engine, repos, SITE_REPO)
-    sync_repo(engine, repos, tickets.relative_to(repos).as_posix())
+    for path in (tickets, requests):
+        sync_repo(engine, repos, path.relative_to(repos).as_posix())
     log.info("project %s created by %s", fullname, actor.username)
     return doc
 

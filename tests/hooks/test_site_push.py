@@ -111,3 +111,15 @@ def test_new_account_pushed_by_an_administrator_is_accepted(config, work):
     assert pushed.returncode == 0, pushed.stderr
     sync_repo(engine_for(config), config.repositories, SITE_REPO)
     assert queries.user(engine_for(config), "dave") is not None
+
+
+def test_pushes_to_a_request_repo_are_refused(config, work, tmp_path):
+    relpath = "requests/foo.git"
+    clone = tmp_path / "requests"
+    git("clone", "-q", str(config.repositories / relpath), str(clone))
+    (clone / "README.md").write_text("changed")
+    pushed = _push(clone)
+    assert pushed.returncode != 0
+    assert "the request repo is written by gitforge only" in pushed.stderr
+    assert "changed" not in git("show", "main:README.md",
+                                cwd=config.repositories / relpath).stdout  # fmt: skip

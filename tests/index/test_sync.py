@@ -10,6 +10,7 @@ from gitforge.index import schema
 from gitforge.index.db import engine_for, make_engine, open_index, reset
 from gitforge.index.sync import sync_all, sync_repo
 from gitforge.store.documents import Identity
+from gitforge.store.requests import RequestRepo
 from gitforge.store.tickets import TicketRepo
 from gitforge.tasks.projects import create_project
 from tests.conftest import git
@@ -22,9 +23,12 @@ def dump(engine) -> dict:
     """Every row of the index without surrogate ids, in a stable order."""
     with engine.connect() as conn:
         tickets = {r.id: r.uid for r in conn.execute(select(schema.tickets))}
+        requests = {r.id: r.uid for r in conn.execute(select(schema.pull_requests))}
         out = {}
         for table in (schema.users, schema.projects, schema.tickets,
-                      schema.comments, schema.ticket_tags):  # fmt: skip
+                      schema.comments, schema.ticket_tags, schema.pull_requests,
+                      schema.request_comments, schema.request_flags,
+                      schema.request_updates, schema.request_tags):  # fmt: skip
             rows = []
             for row in conn.execute(select(table)).mappings():
                 row = dict(row)
@@ -32,9 +36,11 @@ def dump(engine) -> dict:
                 row.pop("project_id", None)
                 if "ticket_id" in row:
                     row["ticket_id"] = tickets[row["ticket_id"]]
+                if "request_id" in row:
+                    row["request_id"] = requests[row["request_id"]]
                 rows.append(json.dumps(row, sort_keys=True, default=str))
             out[table.name] = sorted(rows)
-    return out
+        return out
 
 
 @pytest.fixture
@@ -128,3 +134,46 @@ def test_sync_skips_a_bad_file_without_stopping(project):
     with engine.connect() as conn:
         uids = conn.execute(select(schema.tickets.c.uid)).scalars().all()
     assert uids == [good["uid"]]
+
+
+def test_pull_requests_load_incrementally_like_a_full_rebuild(project):
+    engine = engine_for(project)
+    relpath = "requests/foo.git"
+    head, base = "c" * 40, "d" * 40
+    with RequestRepo(project.repositories / relpath) as requests:
+        made = [
+            requests.open_request(
+                ALICE,
+                n,
+                title=f"PR {n}",
+                source_repo="foo",
+                source_branch="feat/ü+x@y",
+                target_branch="main",
+                base=base,
+                head=head,
+            )  # fmt: skip
+            for n in (1, 2)
+        ]
+        sync_repo(engine, project.repositories, relpath)
+        uid = made[0]["uid"]
+        inline = {"commit": head, "path": "a b.py", "line": 2, "side": "new"}
+        requests.add_comment(uid, ALICE, "inline", inline=inline)
+        requests.set_flag(uid, ALICE, name="ci", status="pending", percent=None,
+                          comment="", url=None)  # fmt: skip
+        assert sync_repo(engine, project.repositories, relpath).changed == [uid]
+        requests.set_flag(uid, ALICE, name="ci", status="success", percent=100,
+                          comment="ok", url="https://ci.example.org/9")  # fmt: skip
+        requests.record_update(uid, ALICE, old_head=head, new_head=base, forced=True)
+        requests.update_request(made[1]["uid"], ALICE, tags=["wip"])
+        sync_repo(engine, project.repositories, relpath)
+    incremental = dump(engine)
+
+    rebuilt = make_engine(project.database_url.replace("index.db", "rebuilt.db"))
+    reset(rebuilt)
+    sync_all(rebuilt, project.repositories)
+    assert dump(rebuilt) == incremental
+    assert len(incremental["pull_requests"]) == 2
+    assert len(incremental["request_flags"]) == 1
+    assert '"success"' in incremental["request_flags"][0]
+    assert '"inline_line": 2' in incremental["request_comments"][0]
+    assert len(incremental["request_updates"]) == len(incremental["request_tags"]) == 1

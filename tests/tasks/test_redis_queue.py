@@ -70,6 +70,7 @@ def _push_a_ticket(config, tmp_path, env):
         "format": 1, "uid": uid, "number": 1, "title": "Via Redis", "body": "",
         "author": "admin", "created": "2026-12-04T12:00:00Z", "status": "Open",
         "close_reason": None, "tags": [], "private": False}))  # fmt: skip
+    (work / "numbers.json").write_text(json.dumps({"format": 1, "next": 2}))
     git("add", "-A", cwd=work)
     git("commit", "-qm", "offline ticket", cwd=work)
     git("push", "-q", str(repo), "main", cwd=work, env=env)

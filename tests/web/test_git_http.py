@@ -162,6 +162,12 @@ def test_clone_ticket_repo_has_tickets(url, tmp_path):
     assert "Clone me over HTTP" in found[0].read_text()
 
 
+def test_clone_request_repo(url, tmp_path):
+    target = tmp_path / "requests"
+    _clone(f"{url}/requests/alpha.git", target)
+    assert "Pull requests" in (target / "README.md").read_text()
+
+
 def test_fetch_gets_new_commits_and_tags(url, forge, source, tmp_path):
     target = tmp_path / "clone"
     _clone(f"{url}/alpha.git", target)
@@ -265,7 +271,7 @@ def test_clone_unknown_project_is_not_found(url, tmp_path):
         "/..%2falpha.git",
         "/ns%2f..%2f..%2falpha.git",
         "/forks/admin/alpha.git",
-        "/requests/alpha.git",  # there is no request repo yet
+        "/requests/nothere.git",
         "/./alpha.git",
         "/-alpha.git",
     ],
