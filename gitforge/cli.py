@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import secrets
+import shlex
 import signal
 import sys
 
@@ -17,12 +18,16 @@ from gitforge.store.errors import StoreError
 log = logging.getLogger(__name__)
 
 
-def with_home(command):
+def with_home(command=None, *, may_be_empty: bool = False):
     """Give a command `--home DIR`; the config it names is passed as `config`.
 
     GITFORGE_HOME is set for the rest of the process so that the task queue,
-    chosen at import, lives in the same home.
+    chosen at import, lives in the same home. A home without a site is
+    refused with a hint to create one, unless the command `may_be_empty`
+    (init, serve), before the command touches anything.
     """
+    if command is None:
+        return functools.partial(with_home, may_be_empty=may_be_empty)
 
     @click.option(
         "--home",
@@ -36,12 +41,26 @@ def with_home(command):
     def wrapper(home, **kwargs):
         os.environ["GITFORGE_HOME"] = os.path.abspath(home)
         config = Config.load(home)
+        if not may_be_empty:
+            _refuse_a_home_without_site(config)
         try:
             return command(config=config, **kwargs)
         except StoreError as err:
             raise click.ClickException(str(err)) from None
 
     return wrapper
+
+
+def _refuse_a_home_without_site(config: Config) -> None:
+    from gitforge.tasks.site import is_initialised
+
+    if not is_initialised(config):
+        home = shlex.quote(str(config.home))
+        raise click.ClickException(
+            f"no gitforge site in {config.home}: create one with "
+            f"`gitforge init --home {home}` (or `gitforge serve --home {home}`, "
+            "which creates one on its first start)"
+        )
 
 
 @click.group()
@@ -59,7 +78,7 @@ def main(verbose: bool) -> None:
 @click.option("--admin", default="admin", show_default=True, help="Admin name.")
 @click.option("--email", default="admin@localhost", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
-@with_home
+@with_home(may_be_empty=True)
 def init(config: Config, admin: str, email: str, password_stdin: bool) -> None:
     """Create the data home, the site repo and an admin account."""
     from gitforge.store.site import NewUser
@@ -82,16 +101,18 @@ def _read_password(from_stdin: bool) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, help="Task threads.")
-@with_home
+@with_home(may_be_empty=True)
 def serve(config: Config, host: str, port: int, workers: int) -> None:
     """Run the web app and the task consumer in one process."""
     logging.getLogger("gitforge").setLevel(logging.INFO)
     from werkzeug.serving import make_server
 
+    from gitforge.hooks.install import repair_hooks
     from gitforge.tasks.queue import start_consumer
     from gitforge.web.app import create_app
 
     _first_start(config, host, port)
+    repair_hooks(config.home)
     consumer = start_consumer(workers)
     server = make_server(host, port, create_app(config), threaded=True)
     signal.signal(signal.SIGTERM, _exit_on_signal)
@@ -131,16 +152,36 @@ def project() -> None:
     """Create and import projects."""
 
 
+_OWNER_HELP = "Owning user.  [default: the site's admin, if it has only one]"
+
+
+def _only_admin(config: Config) -> str:
+    """The owner of a project made without --owner: the site's admin, as
+    `gitforge init` made it. With several admins (or none) there is no
+    right guess."""
+    from gitforge.store.site import SiteRepo
+
+    with SiteRepo.open(config.repositories) as site:
+        # Not yet: reads every user file, as SiteRepo.add_user does.
+        admins = sorted(user["name"] for user in site.users() if user.get("admin"))
+    if len(admins) == 1:
+        return admins[0]
+    found = f"several admins ({', '.join(admins)})" if admins else "no admin"
+    raise click.UsageError(f"the site has {found}: choose the owner with --owner")
+
+
 @project.command("create")
 @click.argument("name")
 @click.option("--description", default="", help="One line about the project.")
-@click.option("--owner", default="admin", show_default=True, help="Owning user.")
+@click.option("--owner", help=_OWNER_HELP)
 @with_home
-def project_create(config: Config, name: str, description: str, owner: str) -> None:
+def project_create(
+    config: Config, name: str, description: str, owner: str | None
+) -> None:
     """Create project NAME (or NAMESPACE/NAME) with empty repos."""
     from gitforge.tasks.projects import create_project
 
-    create_project(config, name, owner, description)
+    create_project(config, name, owner or _only_admin(config), description)
     click.echo(f"Created project {name}")
 
 
@@ -148,14 +189,15 @@ def project_create(config: Config, name: str, description: str, owner: str) -> N
 @click.argument("name")
 @click.argument("source")
 @click.option("--description", default="", help="One line about the project.")
-@click.option("--owner", default="admin", show_default=True, help="Owning user.")
+@click.option("--owner", help=_OWNER_HELP)
 @with_home
 def project_import(
-    config: Config, name: str, source: str, description: str, owner: str
+    config: Config, name: str, source: str, description: str, owner: str | None
 ) -> None:
     """Create project NAME with every branch and tag of the git repo SOURCE."""
     from gitforge.tasks.projects import create_project
 
+    owner = owner or _only_admin(config)
     progress = sys.stderr.isatty()
     create_project(
         config, name, owner, description, source=source, show_progress=progress
@@ -215,7 +257,29 @@ def _project_count(config: Config) -> int:
 def worker(config: Config, workers: int) -> None:
     """Run a task consumer alone (for the scale-out setup)."""
     logging.getLogger("gitforge").setLevel(logging.INFO)
+    from gitforge.hooks.install import repair_hooks
     from gitforge.tasks.queue import make_consumer
 
+    repair_hooks(config.home)
     click.echo(f"gitforge worker on {config.home} running; Ctrl-C stops it")
     make_consumer(workers).run()  # stops gracefully on SIGINT or SIGTERM
+
+
+@main.group()
+def hooks() -> None:
+    """Manage the git hooks of the site's repositories."""
+
+
+@hooks.command("install")
+@with_home
+def hooks_install(config: Config) -> None:
+    """Write the hooks of every repository anew, for this interpreter and
+    home (after moving a virtualenv or the home). `serve` and `worker` do
+    this at start for hooks that point elsewhere."""
+    from gitforge.hooks.install import install_all_hooks
+
+    written, stale = install_all_hooks(config.home)
+    click.echo(
+        f"Rewrote the hooks of {written} repositories "
+        f"({stale} of them pointed at another interpreter or home)"
+    )

@@ -36,6 +36,20 @@ log = logging.getLogger(__name__)
 _FULL_ID = re.compile(r"[0-9a-fA-F]{40}")
 _SHORT_ID = re.compile(r"[0-9a-fA-F]{4,39}")
 
+# libgit2 refuses (ValueError, not "no such ref") a full ref name of 1024
+# bytes or more (GIT_REFNAME_MAX counts the final NUL), so longer names are
+# not looked up at all.
+# Not yet: git itself makes longer refs; `branches` lists them, but they
+# resolve to NotFound.
+_MAX_REFNAME_BYTES = 1023
+# So no branch or tag name found is longer, in bytes or in characters.
+MAX_REF_LENGTH = _MAX_REFNAME_BYTES - len("refs/tags/")
+# Linux's PATH_MAX: no checkout holds a longer path, and a longer one would
+# not fit into git's argument list (128 KiB per argument) for a path log.
+_MAX_PATH_BYTES = 4096
+# How much of an over-long name an error message repeats.
+_SHOWN_NAME_CHARS = 100
+
 # How git decides a file is binary: a NUL byte in its first 8000 bytes.
 _BINARY_SNIFF = 8000
 
@@ -254,14 +268,17 @@ class CodeRepo:
         may hold slashes. Raises NotFound when no part resolves.
         """
         parts = spec.strip("/").split("/")
+        lengths = prefix_lengths(parts)
         for cut in range(len(parts), 0, -1):
+            if lengths[cut] > MAX_REF_LENGTH:
+                continue  # skipped before joining: keeps a long spec linear
             ref = "/".join(parts[:cut])
             try:
                 commit = self._resolve(ref)
             except NotFound:
                 continue
             return commit_info(commit), ref, "/".join(parts[cut:])
-        raise NotFound("ref", spec)
+        raise NotFound("ref", _shown(spec))
 
     # Files
 
@@ -327,17 +344,19 @@ class CodeRepo:
         history. With `path`, only commits that changed it, chosen as
         `git log -- path` does; that walks until the page is full, so a path
         changed rarely costs a long walk. A path that never existed gives an
-        empty page. On an empty repository there is no ref to resolve, so
+        empty page; one that no tree can hold (see `_clean_path`) raises
+        NotFound. On an empty repository there is no ref to resolve, so
         this raises NotFound.
         """
         if page < 1 or per_page < 1:
             raise ValueError(f"bad page {page} of {per_page}")
         commit = self._commit(rev)
         skip = (page - 1) * per_page
-        if path is None or not _clean_path(path):
+        clean = _clean_path(path) if path is not None else ""
+        if not clean:
             commits = list(islice(self._walk(commit), skip, skip + per_page + 1))
         else:
-            ids = self._path_log(commit, _clean_path(path), skip, per_page + 1)
+            ids = self._path_log(commit, clean, skip, per_page + 1)
             commits = [self.repo[oid] for oid in ids]
         infos = tuple(commit_info(c) for c in commits[:per_page])
         return LogPage(infos, page, per_page, has_next=len(commits) > per_page)
@@ -366,13 +385,16 @@ class CodeRepo:
     # Helpers
 
     def _resolve(self, ref: str) -> pygit2.Commit:
-        if not ref or "\0" in ref:
-            raise NotFound("ref", ref)
+        size = _utf8_size(ref)
+        if not ref or "\0" in ref or size is None:
+            raise NotFound("ref", _shown(ref))
         if _FULL_ID.fullmatch(ref):
             found = self.repo.get(ref)
             if isinstance(found, pygit2.Commit):
                 return found
         for prefix in ("refs/heads/", "refs/tags/"):
+            if len(prefix) + size > _MAX_REFNAME_BYTES:
+                continue
             reference = self.repo.references.get(prefix + ref)
             commit = _peel_commit(reference) if reference is not None else None
             if commit is not None:
@@ -384,7 +406,7 @@ class CodeRepo:
                 found = None
             if isinstance(found, pygit2.Commit):
                 return found
-        raise NotFound("ref", ref)
+        raise NotFound("ref", _shown(ref))
 
     def _commit(self, rev: Rev) -> pygit2.Commit:
         if isinstance(rev, CommitInfo):
@@ -483,6 +505,16 @@ def commit_info(commit: pygit2.Commit) -> CommitInfo:
     )
 
 
+def prefix_lengths(parts: list[str]) -> list[int]:
+    """The length of `"/".join(parts[:cut])` for each cut from 0 on, for
+    skipping prefixes too long to be a ref without building each one."""
+    lengths = [0]
+    for index, part in enumerate(parts):
+        slash = 1 if index else 0
+        lengths.append(lengths[-1] + slash + len(part))
+    return lengths
+
+
 def looks_binary(data: bytes) -> bool:
     """A NUL byte near the start, or bytes that are not UTF-8."""
     if b"\0" in data[:_BINARY_SNIFF]:
@@ -521,12 +553,36 @@ def _text(raw: bytes, encoding: str | None = None) -> str:
 
 
 def _clean_path(path: str) -> str:
-    """`path` without empty parts or surrounding slashes; a path that climbs
-    (`..`) or names `.` cannot be in a git tree."""
+    """`path` without empty parts or surrounding slashes.
+
+    Raises NotFound for what cannot be in a git tree: a path that climbs
+    (`..`) or names `.`, and one that libgit2 or git would choke on or
+    misread: a NUL (libgit2 would look up the part before it), text that
+    is not UTF-8, more than `_MAX_PATH_BYTES`.
+    """
     parts = [p for p in path.split("/") if p]
-    if any(p in (".", "..") for p in parts):
-        raise NotFound("path", path)
+    if any(p in (".", "..") for p in parts) or "\0" in path:
+        raise NotFound("path", _shown(path))
+    size = _utf8_size(path)
+    if size is None or size > _MAX_PATH_BYTES:
+        raise NotFound("path", _shown(path))
     return "/".join(parts)
+
+
+def _utf8_size(text: str) -> int | None:
+    """The length of `text` in UTF-8, or None when it has no UTF-8 form
+    (a lone surrogate), so that it cannot name a ref or a path."""
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
+
+
+def _shown(name: str) -> str:
+    """`name` short enough to repeat in an error message."""
+    if len(name) <= _SHOWN_NAME_CHARS:
+        return name
+    return name[:_SHOWN_NAME_CHARS] + "..."
 
 
 def _entry_order(entry: TreeEntry) -> tuple[bool, str, str]:

@@ -4,27 +4,23 @@ URLs follow Pagure: `/<project>/tree/<ref>/f/<path>`, `/blob/<ref>/f/<path>`,
 `/raw/<ref>/f/<path>`, `/commits/<branch>`, `/c/<commit id>`. Every page
 opens the project's code repo for the request and closes it at the end.
 
-Immutable things are cached by their id, in a bounded in-memory cache: a
-file's HTML by blob id, a commit's diff by commit id, a folder's entries by
-tree id and a page of history by the commit it starts from. Their pages
-carry an ETag so that a browser revalidates for free. Files
-from the repository are never served as active content of the forge's
-origin: raw downloads are plain text, raster images or attachments.
+Immutable things are cached by their id (see page_cache), in a bounded
+in-memory cache: a file's HTML by blob id, a commit's diff by commit id, a
+folder's entries by tree id and a page of history by the commit it starts
+from. Their pages carry an ETag so that a browser revalidates for free.
+Highlighting is in highlight. Files from the repository are never served as
+active content of the forge's origin: raw downloads are plain text, raster
+images or attachments.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import html
 import io
 import logging
 import re
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from flask import (
     Blueprint,
@@ -35,17 +31,13 @@ from flask import (
     render_template,
     request,
     send_file,
-    session,
     url_for,
 )
 from markupsafe import Markup
-from pygments.lexer import Lexer
-from pygments.lexers import find_lexer_class_for_filename
-from pygments.lexers.special import TextLexer
-from pygments.token import STANDARD_TYPES, Text, Whitespace
 
 from gitforge.store import diffs
 from gitforge.store.code import (
+    MAX_REF_LENGTH,
     CodeRepo,
     CommitDetail,
     CommitInfo,
@@ -53,6 +45,7 @@ from gitforge.store.code import (
     Person,
     TreeEntry,
     looks_binary,
+    prefix_lengths,
 )
 from gitforge.store.errors import NotFound
 from gitforge.store.layout import RepoKind, repo_path
@@ -61,9 +54,16 @@ from gitforge.web.context import (
     project_route,
     project_url_args,
     site,
-    viewer,
 )
+from gitforge.web.highlight import highlight_lines, lexer_name, patch_html, warm_up
 from gitforge.web.markup import render_markdown
+from gitforge.web.page_cache import (
+    RenderCache,
+    not_modified,
+    page_etag,
+    remember,
+    revalidated,
+)
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("code", __name__)
@@ -72,14 +72,8 @@ PER_PAGE = 50
 MAX_PAGE = 100_000
 SUMMARY_COMMITS = 10
 SUMMARY_BRANCHES = 5
-# Bump when the HTML of files or diffs changes: it is part of every ETag and
-# of the cache keys, so browsers and the cache drop what was made before.
-RENDER_VERSION = "1"
 # Per process. A 100 KB Python file renders to about 550 KB of HTML.
 CACHE_BYTES = 64 * 1024 * 1024
-# Pygments lexes Python at about 1 MB/s (100 ms for the 100 KB benchmark
-# file); past this size a file is shown as plain text, which costs 2 ms/MB.
-HIGHLIGHT_MAX_BYTES = 256 * 1024
 
 _MARKDOWN_SUFFIXES = (".md", ".markdown")
 # Raster images are inert even if the bytes are something else, since the
@@ -94,64 +88,21 @@ _IMAGE_TYPES = {
     ".ico": "image/x-icon",
 }
 _RAW_POLICY = "sandbox; default-src 'none'"
-# libgit2 raises ValueError, not "not found", for a longer ref name; no
-# ref can be that long (GIT_REFNAME_MAX is 1024 with the refs/heads/).
-_MAX_REF_BYTES = 1000
 _COMMIT_ID = re.compile(r"[0-9a-fA-F]{4,40}")
-_DIFF_LINE_CLASSES = {"+": "add", "-": "del", "@": "hunk", "\\": "note"}
 
 
 # -- the render cache --------------------------------------------------------
 
-
-class RenderCache:
-    """What pages make of immutable objects (a file's HTML, a folder's
-    entries, a page of history), keyed by object id; the least recently
-    used goes first once the total size passes `max_bytes`."""
-
-    def __init__(self, max_bytes: int):
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()  # `gitforge serve` runs threads
-
-    def get(self, key: Hashable) -> Any | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            return item[0]
-
-    def put(self, key: Hashable, value: Any, size: int) -> None:
-        # One huge page must not push out everything else.
-        if size > self.max_bytes // 4:
-            return
-        with self._lock:
-            old = self._items.pop(key, None)
-            if old is not None:
-                self._size -= old[1]
-            self._items[key] = (value, size)
-            self._size += size
-            while self._size > self.max_bytes:
-                _key, (_value, dropped) = self._items.popitem(last=False)
-                self._size -= dropped
-
-
+# One per process. bench/bench_pages.py empties it by putting a new one
+# here, so `_remember` looks it up on every call.
 rendered = RenderCache(CACHE_BYTES)
 
 T = TypeVar("T")
 
 
 def _remember(key: tuple, make: Callable[[], T], size: Callable[[T], int]) -> T:
-    """What `make` returns for `key` (which starts with an object id), made
-    once and then kept in the render cache."""
-    key = (*key, RENDER_VERSION)
-    found = rendered.get(key)
-    if found is None:
-        found = make()
-        rendered.put(key, found, size(found))
-    return found
+    """What `make` returns for `key`, made once and kept in `rendered`."""
+    return remember(rendered, key, make, size)
 
 
 @dataclass(frozen=True)
@@ -207,15 +158,15 @@ def tree(project: ProjectContext, spec: str | None = None):
         entry = code.entry(commit, path)
         if entry.kind != "tree":
             return redirect(code_url("code.blob", project.fullname, ref, path))
-        etag = _page_etag(project, entry.id, ref)
-        unchanged = _not_modified(etag)
+        etag = page_etag(project, entry.id, ref)
+        unchanged = not_modified(etag)
         if unchanged is not None:
             return unchanged
         entries = _tree(code, commit, entry)
     page = render_template(
         "code/tree.html", project=project, ref=ref, path=path, entries=entries
     )
-    return _revalidated(make_response(page), etag)
+    return revalidated(make_response(page), etag)
 
 
 @project_route(blueprint, "/blob/<path:spec>")
@@ -226,8 +177,8 @@ def blob(project: ProjectContext, spec: str):
         if entry.kind == "tree":
             return redirect(code_url("code.tree", project.fullname, ref, path))
         source = bool(request.args.get("source"))
-        etag = _page_etag(project, entry.id)
-        unchanged = _not_modified(etag)
+        etag = page_etag(project, entry.id)
+        unchanged = not_modified(etag)
         if unchanged is not None:
             return unchanged
         view = _file_view(code, commit, entry, source)
@@ -241,7 +192,7 @@ def blob(project: ProjectContext, spec: str):
         source=source,
         markdown=_is_markdown(entry.name),
     )
-    return _revalidated(make_response(page), etag)
+    return revalidated(make_response(page), etag)
 
 
 @project_route(blueprint, "/raw/<path:spec>")
@@ -251,7 +202,7 @@ def raw(project: ProjectContext, spec: str):
         entry = code.entry(commit, path)
         if entry.kind not in ("blob", "symlink"):
             abort(404)
-        unchanged = _not_modified(entry.id)
+        unchanged = not_modified(entry.id)
         if unchanged is not None:
             return _inert(unchanged)
         # Not yet: big files are read whole into memory, not streamed.
@@ -263,8 +214,6 @@ def raw(project: ProjectContext, spec: str):
 def commits(project: ProjectContext, branch: str | None = None):
     number = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     path = request.args.get("path", "").strip("/") or None
-    if path is not None and "\0" in path:  # no such path, and git would choke
-        abort(404)
     with _open(project) as code:
         if branch is None:
             head = _default_head(code)
@@ -273,8 +222,8 @@ def commits(project: ProjectContext, branch: str | None = None):
             ref, commit = head
         else:
             ref, commit = branch, code.resolve(branch)
-        etag = _page_etag(project, commit.id, ref)
-        unchanged = _not_modified(etag)
+        etag = page_etag(project, commit.id, ref)
+        unchanged = not_modified(etag)
         if unchanged is not None:
             return unchanged
         history = _log(code, commit, number, PER_PAGE, path)
@@ -286,15 +235,15 @@ def commits(project: ProjectContext, branch: str | None = None):
         path=path,
         history=history,
     )
-    return _revalidated(make_response(page), etag)
+    return revalidated(make_response(page), etag)
 
 
 @project_route(blueprint, "/c/<sha>")
 def commit(project: ProjectContext, sha: str):
     with _open(project) as code:
         info = _commit_by_id(code, sha)
-        etag = _page_etag(project, info.id)
-        unchanged = _not_modified(etag)
+        etag = page_etag(project, info.id)
+        unchanged = not_modified(etag)
         if unchanged is not None:
             return unchanged
         detail, patches = _commit_view(code, info)
@@ -305,7 +254,7 @@ def commit(project: ProjectContext, sha: str):
         diff=detail.diff,
         files=list(zip(detail.diff.files, patches, strict=True)),
     )
-    return _revalidated(make_response(page), etag)
+    return revalidated(make_response(page), etag)
 
 
 @project_route(blueprint, "/c/<sha>.patch")
@@ -401,17 +350,16 @@ def split_spec(code: CodeRepo, spec: str) -> tuple[CommitInfo, str, str]:
     like a prefix of the first plus `/f/...`.
     """
     parts = spec.strip("/").split("/")
+    lengths = prefix_lengths(parts)
     cuts = [i for i in range(len(parts) - 1, 0, -1) if parts[i] == "f"]
     for cut in [len(parts), *cuts]:
+        if lengths[cut] > MAX_REF_LENGTH:
+            continue  # skipped before joining: keeps a long URL linear
         ref = "/".join(parts[:cut])
-        if len(ref.encode("utf-8")) > _MAX_REF_BYTES:
-            continue
         try:
             return code.resolve(ref), ref, "/".join(parts[cut + 1 :])
         except NotFound:
             continue
-    if len(spec.encode("utf-8")) > _MAX_REF_BYTES:
-        raise NotFound("ref", spec[:100])
     return code.split_ref_path(spec)
 
 
@@ -472,7 +420,7 @@ def _file_view(
     if (entry.size or 0) > site().config.get_int("max_render_bytes"):
         return FileView("too_big")
     as_markdown = _is_markdown(entry.name) and not source
-    style = "markdown" if as_markdown else _lexer_name(entry.name)
+    style = "markdown" if as_markdown else lexer_name(entry.name)
 
     def render() -> FileView:
         text = code.blob(commit, entry.path).text
@@ -492,79 +440,9 @@ def _render_file(text: str | None, name: str, as_markdown: bool) -> FileView:
     return FileView("code", body, lines)
 
 
-def highlight_lines(text: str, name: str) -> tuple[Markup, int]:
-    """Highlighted HTML of a file and its line count: a column of line
-    numbers that are `#L<n>` anchors beside the code, so that selecting the
-    code does not pick up the numbers."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
-    lexer_class = _lexer_class(name) if len(text) <= HIGHLIGHT_MAX_BYTES else None
-    if lexer_class is None:
-        code = html.escape(text, quote=False)
-    else:
-        code = _highlight(text, lexer_class)
-    lines = text.count("\n")
-    numbers = "".join(
-        f'<a id="L{n}" href="#L{n}">{n}</a>\n' for n in range(1, lines + 1)
-    )
-    table = (
-        '<table class="code"><tr><td class="numbers"><pre>'
-        f'{numbers}</pre></td><td class="source"><pre class="highlight">{code}'
-        "</pre></td></tr></table>"
-    )
-    return Markup(table), lines
-
-
-def _highlight(text: str, lexer_class: type[Lexer]) -> str:
-    """`text` as HTML spans with Pygments' short class names.
-
-    Not Pygments' HtmlFormatter: that one closes and reopens every span at
-    each line end for its line options, which the separate number column
-    does not need: on the 100 KB benchmark file this loop adds 2-3 ms to
-    the 100 ms of lexing where the formatter added 10. stripnl is off, as
-    it would drop leading blank lines and shift every number.
-    """
-    out = []
-    classes = _token_classes
-    tokens = lexer_class(stripnl=False).get_tokens_unprocessed(text)
-    for _index, kind, value in tokens:
-        name = classes.get(kind)
-        if name is None:
-            name = classes.setdefault(kind, _token_class(kind))
-        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        out.append(f'<span class="{name}">{value}</span>' if name else value)
-    return "".join(out)
-
-
-_token_classes: dict[tuple, str] = {}  # token types are tuples
-
-
-def _token_class(kind: tuple) -> str:
-    """The class of the nearest standard token type (`k` for every keyword
-    kind that has no name of its own); none for plain text and spaces."""
-    while kind not in STANDARD_TYPES:
-        kind = kind.parent
-    return "" if kind in (Text, Whitespace) else STANDARD_TYPES[kind]
-
-
 @blueprint.record_once
 def _warm_pygments(_state) -> None:
-    # Pygments compiles every file name pattern it knows on its first
-    # lookup (60-80 ms): pay that when the app starts, not on a first view.
-    _lexer_class("warm-up.py")
-
-
-@functools.lru_cache(maxsize=1024)
-def _lexer_class(name: str) -> type | None:
-    """The Pygments lexer for a file name; None for plain text."""
-    found = find_lexer_class_for_filename(name)
-    return None if found is None or found is TextLexer else found
-
-
-def _lexer_name(name: str) -> str:
-    found = _lexer_class(name)
-    return found.__name__ if found else "text"
+    warm_up()
 
 
 def _is_markdown(name: str) -> bool:
@@ -611,61 +489,7 @@ def _log(
     )
 
 
-def patch_html(patch: str) -> Markup:
-    """One file's patch as HTML lines coloured by their first character,
-    from the first hunk on (the file header is on the page already). A
-    coloured line keeps its line end inside its span, so the span can be a
-    block that fills the width without adding a blank line."""
-    # Escaping leaves the first characters that matter (+ - @ \) alone.
-    # split, not splitlines: a \r or form feed inside a line is not an end.
-    lines = html.escape(patch, quote=False).split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    start = next((i for i, line in enumerate(lines) if line.startswith("@@")), 0)
-    out = []
-    for line in lines[start:]:
-        kind = _DIFF_LINE_CLASSES.get(line[:1])
-        out.append(f'<span class="{kind}">{line}\n</span>' if kind else line + "\n")
-    return Markup("".join(out))
-
-
 # -- responses ---------------------------------------------------------------
-
-
-def _page_etag(project: ProjectContext, object_id: str, ref: str = "") -> str:
-    """The ETag of a page showing an immutable object: its id and the
-    render version, with a digest of what else reaches the page from
-    outside its URL (the default branch's name, for URLs without a ref;
-    the size limit; the project's description; the signed-in user and
-    their session's logout form)."""
-    me = viewer()
-    outside = "\0".join(
-        (
-            ref,
-            site().config.get("max_render_bytes"),
-            project.row.description or "",
-            me.name if me else "",
-            session.get("csrf", ""),
-        )
-    )
-    digest = hashlib.blake2b(outside.encode("utf-8"), digest_size=6).hexdigest()
-    return f"{object_id}-{RENDER_VERSION}-{digest}"
-
-
-def _not_modified(etag: str) -> Response | None:
-    """A 304 when the browser holds this version, else None. Never while a
-    flashed message waits to be shown."""
-    if "_flashes" in session or etag not in request.if_none_match:
-        return None
-    return _revalidated(Response(status=304), etag)
-
-
-def _revalidated(response: Response, etag: str) -> Response:
-    response.set_etag(etag)
-    response.cache_control.no_cache = True
-    if viewer() is not None:
-        response.cache_control.private = True
-    return response
 
 
 def _raw_response(entry: TreeEntry, data: bytes) -> Response:

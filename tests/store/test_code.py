@@ -181,6 +181,52 @@ def test_resolve_unknown_raises_not_found(code, ref):
         code.resolve(ref)
 
 
+# Names too long or too odd for libgit2 are names that are not there.
+
+LONG_REF = "a" * 1100  # past GIT_REFNAME_MAX once refs/heads/ is added
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [LONG_REF, "é" * 600, "a" * 1013, "a/" * 800, "\ud800", "trunk\ud800"],
+)
+def test_resolve_of_a_name_libgit2_refuses_raises_not_found(code, ref):
+    with pytest.raises(NotFound) as raised:
+        code.resolve(ref)
+    assert len(str(raised.value)) < 200  # the message does not repeat it all
+
+
+def test_resolve_finds_the_longest_ref_libgit2_takes(small_work):
+    # refs/heads/ plus 1012 bytes is 1023, one below GIT_REFNAME_MAX; every
+    # part stays below the file system's 255 bytes.
+    name = "/".join(["b" * 200] * 5) + "/" + "c" * 7
+    git("branch", name, cwd=small_work)
+    with CodeRepo(small_work / ".git") as code:
+        assert code.resolve(name).id == code.resolve("master").id
+        with pytest.raises(NotFound):
+            code.resolve(name + "c")
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda code: code.split_ref_path(LONG_REF + "/src/app.py"),
+        lambda code: code.split_ref_path("x/" * 1500),
+        lambda code: code.tree(LONG_REF),
+        lambda code: code.entry(LONG_REF, "README.md"),
+        lambda code: code.blob(LONG_REF, "README.md"),
+        lambda code: code.readme(LONG_REF),
+        lambda code: code.log(LONG_REF),
+        lambda code: code.last_commits(LONG_REF),
+        lambda code: code.commit_detail(LONG_REF),
+        lambda code: code.patch_text(LONG_REF),
+    ],
+)
+def test_every_rev_taking_method_refuses_an_over_long_ref(code, call):
+    with pytest.raises(NotFound):
+        call(code)
+
+
 def test_resolve_prefers_branch_over_tag(small_work):
     first = git("rev-parse", "HEAD", cwd=small_work).stdout.strip()
     git("tag", "same", cwd=small_work)
@@ -251,6 +297,14 @@ def test_tree_subfolder_with_space_and_unicode(code, sample):
 def test_tree_of_a_non_folder_raises_not_found(code, path):
     with pytest.raises(NotFound):
         code.tree("trunk", path)
+
+
+@pytest.mark.parametrize("path", ["README.md\0x", "src\0", "README\ud800"])
+def test_paths_no_tree_can_hold_raise_not_found(code, path):
+    # libgit2 stops at a NUL: "README.md\0x" would read README.md.
+    for method in (code.tree, code.entry, code.blob):
+        with pytest.raises(NotFound):
+            method("trunk", path)
 
 
 def test_entry_tells_what_a_path_is(code, sample):
@@ -432,6 +486,15 @@ def test_log_path_is_literal_not_a_pattern(code, sample):
     page = code.log("trunk", path="*.py")
     assert [c.id for c in page.commits] == [sample.commits["tip"]]
     assert code.log("trunk", path=":(glob)**").commits == ()
+
+
+@pytest.mark.parametrize(
+    "path", ["src\0app.py", "\0", "README\ud800", "x" * 200_000, "d/" * 2100]
+)
+def test_log_of_a_path_no_tree_can_hold_raises_not_found(code, path):
+    # git would get a NUL, a surrogate or an argument past 128 KiB.
+    with pytest.raises(NotFound):
+        code.log("trunk", path=path)
 
 
 def test_last_commits_are_the_newest(code, sample):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+import time
 import zlib
 from html import unescape
 from pathlib import Path
@@ -460,6 +461,15 @@ def test_tags_page_lists_both_kinds(client, made):
 )
 def test_unknown_ref_or_path_is_not_found(client, url):
     assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("part", ["f/", "x/"])
+def test_a_long_url_is_refused_in_linear_time(client, part):
+    # Every one of the 30,000 parts could end a ref; building each prefix
+    # to try it took seconds.
+    started = time.perf_counter()
+    assert client.get("/code/tree/trunk/" + part * 30_000).status_code == 404
+    assert time.perf_counter() - started < 1
 
 
 # -- history ---------------------------------------------------------------------
