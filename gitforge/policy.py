@@ -21,6 +21,12 @@ class Action(Enum):
     TRIAGE_TICKET = "triage ticket"  # tags, assignee, priority, milestone
     EDIT_COMMENT = "edit comment"
     CLONE_TICKETS = "clone the ticket repo"
+    FORK_PROJECT = "fork the project"
+    OPEN_PULL_REQUEST = "open a pull request"
+    COMMENT_PULL_REQUEST = "comment on a pull request"
+    EDIT_PULL_REQUEST = "edit a pull request"  # title, description, close, reopen
+    MERGE_PULL_REQUEST = "merge a pull request"
+    FLAG_PULL_REQUEST = "flag a pull request"  # CI results
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,9 @@ def may(
     private_ticket_authors: frozenset[str] = frozenset(),
 ) -> bool:
     """The answer for every channel. Ticket actions need `ticket`;
-    EDIT_COMMENT needs `comment_author`; CLONE_TICKETS needs the authors of
-    the project's private tickets."""
+    EDIT_COMMENT needs `comment_author` (also for editing a pull request:
+    its author); CLONE_TICKETS needs the authors of the project's private
+    tickets."""
     committer = is_committer(viewer, project)
     if project.private and not committer:
         return False
@@ -73,10 +80,12 @@ def may(
         return committer or private_ticket_authors <= {me}
     if viewer is None:
         return action is Action.READ_TICKET and not _hidden(ticket)
-    if action in (Action.PUSH_CODE, Action.TRIAGE_TICKET):
+    if action in _COMMITTER_ACTIONS:
         return committer
-    if action is Action.CREATE_TICKET:
+    if action in _MEMBER_ACTIONS:
         return True
+    if action is Action.EDIT_PULL_REQUEST:
+        return committer or viewer.name == comment_author
     if ticket is None:
         raise ValueError(f"{action.value} needs a ticket")
     if ticket.private and not (committer or viewer.name == ticket.author):
@@ -88,6 +97,17 @@ def may(
     if action is Action.EDIT_COMMENT:
         return viewer.admin or viewer.name == comment_author
     raise ValueError(f"no rule for {action}")
+
+
+# Anyone logged in may do these; committers alone may do those.
+_MEMBER_ACTIONS = frozenset(
+    {Action.CREATE_TICKET, Action.FORK_PROJECT, Action.OPEN_PULL_REQUEST,
+     Action.COMMENT_PULL_REQUEST}
+)  # fmt: skip
+_COMMITTER_ACTIONS = frozenset(
+    {Action.PUSH_CODE, Action.TRIAGE_TICKET, Action.MERGE_PULL_REQUEST,
+     Action.FLAG_PULL_REQUEST}
+)  # fmt: skip
 
 
 def _hidden(ticket: TicketFacts | None) -> bool:

@@ -37,12 +37,31 @@ CASES = [
     (OWNER, Action.PUSH_CODE, None, True),
     (ADMIN, Action.TRIAGE_TICKET, PRIVATE_TICKET, True),
     (ADMIN, Action.PUSH_CODE, None, True),
+    (None, Action.FORK_PROJECT, None, False),
+    (None, Action.OPEN_PULL_REQUEST, None, False),
+    (None, Action.COMMENT_PULL_REQUEST, None, False),
+    (None, Action.EDIT_PULL_REQUEST, None, False),
+    (STRANGER, Action.FORK_PROJECT, None, True),
+    (STRANGER, Action.OPEN_PULL_REQUEST, None, True),
+    (STRANGER, Action.COMMENT_PULL_REQUEST, None, True),
+    (STRANGER, Action.EDIT_PULL_REQUEST, None, False),
+    (STRANGER, Action.MERGE_PULL_REQUEST, None, False),
+    (STRANGER, Action.FLAG_PULL_REQUEST, None, False),
+    (OWNER, Action.EDIT_PULL_REQUEST, None, True),
+    (OWNER, Action.MERGE_PULL_REQUEST, None, True),
+    (ADMIN, Action.FLAG_PULL_REQUEST, None, True),
 ]
 
 
 @pytest.mark.parametrize("viewer, action, ticket, allowed", CASES)
 def test_policy_cases(viewer, action, ticket, allowed):
     assert may(viewer, action, PROJECT, ticket=ticket) is allowed
+
+
+def test_the_author_of_a_pull_request_may_edit_it():
+    allowed = may(AUTHOR, Action.EDIT_PULL_REQUEST, PROJECT, comment_author="alice")
+    assert allowed
+    assert not may(AUTHOR, Action.MERGE_PULL_REQUEST, PROJECT)
 
 
 def test_policy_every_action_has_a_case():

@@ -41,7 +41,34 @@ def _pre_receive(
 
 def _post_receive(home: str, relpath: str, updates: list[list[str]]) -> int:
     os.environ["GITFORGE_HOME"] = home
-    from gitforge.tasks.sync import load_json
+    code_repo = _code_repo_name(relpath)
+    if code_repo is None:
+        from gitforge.tasks.sync import load_json
 
-    load_json(home, relpath)
+        load_json(home, relpath)
+        return 0
+    from gitforge.tasks.pull_requests import code_pushed
+
+    moved = [ref.removeprefix("refs/heads/") for _old, _new, ref in updates
+             if ref.startswith("refs/heads/")]  # fmt: skip
+    if moved:
+        code_pushed(home, code_repo, moved)
+    _offer_pull_requests(home, code_repo, updates)
     return 0
+
+
+def _code_repo_name(relpath: str) -> str | None:
+    """`foo` for `foo.git`, `forks/ann/foo` for a fork; None for the site
+    repo and ticket, request and docs repos."""
+    top = relpath.split("/", 1)[0]
+    if relpath == "site.git" or top in ("tickets", "requests", "docs"):
+        return None
+    return relpath.removesuffix(".git")
+
+
+def _offer_pull_requests(home: str, code_repo: str, updates: list[list[str]]) -> None:
+    """For each new branch, print the address that opens a pull request."""
+    from gitforge.hooks.offers import pull_request_offers
+
+    for line in pull_request_offers(home, code_repo, updates):
+        print(line)

@@ -29,7 +29,8 @@ def make_consumer(workers: int = 2):
     A short poll interval keeps a push visible within a second; polling an
     idle SQLite queue four times a second costs next to nothing.
     """
-    from gitforge.tasks import maintenance, sync  # noqa: F401  (registers tasks)
+    # Imported for their side effect: each registers its tasks.
+    from gitforge.tasks import maintenance, pull_requests, sync  # noqa: F401
 
     return huey.create_consumer(
         workers=workers,
