@@ -9,6 +9,7 @@ the server wrote and a file a user pushed are held to the same rules.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -186,6 +187,26 @@ def _text(value: object) -> str | None:
 def _emails(value: object) -> str | None:
     if not value or not all(isinstance(e, str) and "@" in e for e in value):
         return "must be a non-empty list of email addresses"
+    for email in value:
+        if problem := _signature_problem(email):
+            return problem
+    return None
+
+
+def _full_name(value: object) -> str | None:
+    if value and not value.strip():
+        return "must not be only spaces"
+    return _signature_problem(value)
+
+
+def _signature_problem(value: str) -> str | None:
+    """Names and emails go into commit signatures and mail headers: a line
+    break there would start a header of the writer's choosing, and libgit2
+    refuses angle brackets (every commit by that user would fail)."""
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value):
+        return "must not contain line breaks or other control characters"
+    if "<" in value or ">" in value:
+        return "must not contain '<' or '>'"
     return None
 
 
@@ -195,7 +216,7 @@ _NONE = type(None)
 SPECS: dict[str, dict[str, Field]] = {
     "user": {
         "name": Field(_STR, check=_username),
-        "full_name": Field(_STR),
+        "full_name": Field(_STR, check=_full_name),
         "emails": Field(_LIST, check=_emails),
         "password": Field((str, _NONE)),
         "admin": Field(_BOOL),
@@ -208,6 +229,9 @@ SPECS: dict[str, dict[str, Field]] = {
         "owner": Field(_STR, check=_username),
         "created": Field(_STR, check=_timestamp),
         "settings": Field(_DICT),
+        # The full name of the project this one is a fork of; null (or, in
+        # documents older than forks, absent) for a project that is no fork.
+        "parent": Field((str, _NONE), required=False, check=_source_repo),
     },
     "ticket": {
         "uid": Field(_STR, check=_uid),
@@ -280,6 +304,29 @@ SPECS: dict[str, dict[str, Field]] = {
         "new_head": Field(_STR, check=_commit),
         "forced": Field(_BOOL),
     },
+}
+
+
+def _matches(pattern: str, problem: str) -> Check:
+    compiled = re.compile(pattern)
+    return lambda value: None if compiled.fullmatch(value) else problem
+
+
+def _acls(value: object) -> str | None:
+    known = {"pull_request_flag"}
+    if all(isinstance(acl, str) for acl in value) and set(value) <= known:
+        return None
+    return f"must hold only known ACLs: {', '.join(sorted(known))}"
+
+
+SPECS["token"] = {
+    "id": Field(_STR, check=_matches(r"[0-9a-f]{16}", "must be 16 hex digits")),
+    "user": Field(_STR, check=_username),
+    "project": Field((str, _NONE), check=_source_repo),
+    "acls": Field(_LIST, check=_acls),
+    "created": Field(_STR, check=_timestamp),
+    "expires": Field((str, _NONE), check=_timestamp),
+    "hash": Field(_STR, check=_matches(r"[0-9a-f]{64}", "must be a SHA-256 digest")),
 }
 
 _MERGE_STATUS_SPEC = {

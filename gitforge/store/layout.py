@@ -23,13 +23,25 @@ SITE_REPO = "site.git"
 
 # Top folders of the repositories tree and words the web app routes on; a
 # project, namespace, user or group by one of these names would shadow them.
+# A project's own pages follow Pagure's scheme, `/<project>/tree/...`, so a
+# namespaced project `foo/tree` would be reached at the URL of foo's tree:
+# the words of that scheme are kept back too, those we serve and those we
+# are likely to.
 RESERVED_NAMES = frozenset(
     {
-        "site", "forks", "fork", "tickets", "requests", "docs", "api", "login",
-        "logout", "register", "static", "user", "users", "group", "groups",
-        "new", "settings", "search", "projects", "explore", "issues",
-        "pull-requests", "releases", "about", "help", "raw", "git", "index",
-        "queue", "gitolite",
+        # folders of <home>/repositories and <home>
+        "site", "forks", "tickets", "requests", "docs", "index", "queue",
+        "gitolite",
+        # site pages
+        "api", "login", "logout", "register", "static", "user", "users",
+        "group", "groups", "new", "settings", "search", "projects",
+        "explore", "dashboard", "browse", "about", "help", "git",
+        # a project's pages: code
+        "tree", "blob", "raw", "commits", "commit", "c", "history", "blame",
+        "branches", "tags", "releases", "diff", "fork", "stats", "activity",
+        # a project's pages: tickets and pull requests
+        "issues", "issue", "new_issue", "roadmap", "pull-requests",
+        "pull-request",
     }
 )  # fmt: skip
 
@@ -66,13 +78,60 @@ def check_name(kind: str, name: str) -> str:
 
 
 def split_fullname(fullname: str) -> tuple[str | None, str]:
-    """Split `ns/name` or `name` into (namespace, name), checking both."""
+    """Split `ns/name` or `name` into (namespace, name), checking both.
+
+    A fork, `forks/<user>/name` or `forks/<user>/ns/name`, splits into the
+    namespace and name it carries after its user, whose name is checked too.
+    """
+    if is_fork(fullname):
+        forked = unforked_fullname(fullname)
+        if not forked:
+            raise InvalidName(
+                "fork", fullname, "a fork is named forks/<user>/[<namespace>/]<name>"
+            )
+        check_name("user", fork_user(fullname) or "")
+        fullname = forked
     parts = fullname.split("/")
     if len(parts) == 1:
         return None, check_name("project", parts[0])
     if len(parts) == 2:
         return check_name("namespace", parts[0]), check_name("project", parts[1])
     raise InvalidName("project", fullname, "at most one namespace is allowed")
+
+
+FORKS_FOLDER = "forks"
+
+
+def is_fork(fullname: str) -> bool:
+    """Whether `fullname` names a fork (`forks/<user>/...`). No project or
+    namespace can be called `forks`: it is a reserved name."""
+    return fullname.split("/", 1)[0] == FORKS_FOLDER
+
+
+def fork_fullname(user: str, parent: str) -> str:
+    """The full name of `user`'s fork of `parent`. A fork of a fork is named
+    after the project at its root, as in Pagure: bob's fork of
+    `forks/alice/ns/foo` is `forks/bob/ns/foo`."""
+    check_name("user", user)
+    fullname = f"{FORKS_FOLDER}/{user}/{unforked_fullname(parent)}"
+    split_fullname(fullname)
+    return fullname
+
+
+def unforked_fullname(fullname: str) -> str:
+    """`ns/foo` for `forks/<user>/ns/foo`; a project's own name unchanged."""
+    if not is_fork(fullname):
+        return fullname
+    parts = fullname.split("/", 2)
+    return parts[2] if len(parts) == 3 else ""
+
+
+def fork_user(fullname: str) -> str | None:
+    """The user who owns the fork `fullname`; None for a project."""
+    if not is_fork(fullname):
+        return None
+    parts = fullname.split("/", 2)
+    return parts[1] if len(parts) > 1 else ""
 
 
 def repo_relpath(kind: RepoKind, fullname: str) -> str:
@@ -90,8 +149,8 @@ def repo_path(root: Path, kind: RepoKind, fullname: str) -> Path:
 def parse_relpath(relpath: str) -> tuple[RepoKind, str] | None:
     """The inverse of `repo_relpath`, for hooks and git over HTTP.
 
-    Returns None for the site repo, forks (not yet supported) and anything
-    that is not a project's repository.
+    Returns None for the site repo and anything that is not the repository
+    of a project or a fork.
     """
     if not relpath.endswith(".git"):
         return None
@@ -100,7 +159,7 @@ def parse_relpath(relpath: str) -> tuple[RepoKind, str] | None:
     if parts[0] in {k.value for k in RepoKind if k.value}:
         kind = RepoKind(parts[0])
         parts = parts[1:]
-    if not 1 <= len(parts) <= 2:
+    if not 1 <= len(parts) <= 4:  # up to forks/<user>/<ns>/<name>
         return None
     try:
         fullname = "/".join(parts)

@@ -2,6 +2,7 @@
 
     users/<name>.json
     projects/<name>.json  or  projects/<namespace>/<name>.json
+    projects/forks/<user>/[<namespace>/]<name>.json   a fork
 
 Only hashes of passwords are stored. The site repo is for administrators only;
 everything else reads these facts through the index.
@@ -22,8 +23,14 @@ from gitforge.store.documents import (
     parse_json,
     utc_now,
 )
-from gitforge.store.errors import AlreadyExists, NotFound
-from gitforge.store.layout import SITE_REPO, check_name, split_fullname
+from gitforge.store.errors import AlreadyExists, FormatError, InvalidName, NotFound
+from gitforge.store.layout import (
+    SITE_REPO,
+    check_name,
+    fork_user,
+    is_fork,
+    split_fullname,
+)
 from gitforge.store.passwords import hash_password
 
 
@@ -63,7 +70,9 @@ class SiteRepo(DocumentRepo):
         return self.read_existing(user_path(name), "user", name)
 
     def project(self, fullname: str) -> dict:
-        return self.read_existing(project_path(fullname), "project", fullname)
+        doc = self.read_existing(project_path(fullname), "project", fullname)
+        doc.setdefault("parent", None)  # written before forks existed
+        return doc
 
     def add_user(self, new: NewUser, actor: Identity = SYSTEM) -> dict:
         """Add an account; refuses a taken name or email."""
@@ -81,15 +90,32 @@ class SiteRepo(DocumentRepo):
 
         def change(snapshot: Snapshot) -> dict:
             _refuse_taken_user(snapshot, new.name, new.email)
+            _refuse_kept_name(new)
             return {user_path(new.name): doc}
 
         self.transact(change, actor, f"Add user {new.name}")
         return doc
 
     def add_project(
-        self, fullname: str, owner: str, description: str = "", actor: Identity = SYSTEM
+        self,
+        fullname: str,
+        owner: str,
+        description: str = "",
+        actor: Identity = SYSTEM,
+        parent: str | None = None,
     ) -> dict:
+        """Record a project, or with `parent` a fork (named `forks/...`) of
+        the project `parent`; refuses a taken name, an owner without an
+        account and a parent that is not recorded."""
         namespace, name = split_fullname(fullname)
+        if is_fork(fullname) != (parent is not None):
+            raise InvalidName(
+                "project", fullname, "a fork, and only a fork, has a parent"
+            )
+        if parent is not None and owner != fork_user(fullname):
+            raise InvalidName(
+                "fork", fullname, f"must be owned by {fork_user(fullname)}"
+            )
         doc = {
             "format": formats.FORMAT_VERSION,
             "name": name,
@@ -98,17 +124,21 @@ class SiteRepo(DocumentRepo):
             "owner": owner,
             "created": utc_now(),
             "settings": {},
+            "parent": parent,
         }
         formats.check("project", project_path(fullname), doc)
 
         def change(snapshot: Snapshot) -> dict:
             if snapshot.exists(project_path(fullname)):
-                raise AlreadyExists("project", fullname)
+                raise AlreadyExists("fork" if parent else "project", fullname)
             if not snapshot.exists(user_path(owner)):
                 raise NotFound("user", owner)
+            if parent is not None and not snapshot.exists(project_path(parent)):
+                raise NotFound("project", parent)
             return {project_path(fullname): doc}
 
-        self.transact(change, actor, f"Add project {fullname}")
+        what = f"fork {fullname} of {parent}" if parent else f"project {fullname}"
+        self.transact(change, actor, f"Add {what}")
         return doc
 
     def users(self) -> list[dict]:
@@ -120,15 +150,42 @@ class SiteRepo(DocumentRepo):
         ]
 
 
+# Account names kept back: the forge's own commit identity from everybody,
+# and names that pass for the site's staff from all but administrators.
+_FORGE_NAMES = frozenset({SYSTEM.username})
+_STAFF_NAMES = frozenset(
+    {
+        "admin", "administrator", "root", "system", "staff", "moderator",
+        "postmaster", "hostmaster", "webmaster", "abuse", "noreply",
+        "no-reply", "mailer-daemon", "nobody", "anonymous",
+    }
+)  # fmt: skip
+
+
+def _refuse_kept_name(new: NewUser) -> None:
+    name = new.name.lower()
+    if name in _FORGE_NAMES:
+        raise InvalidName("user", new.name, "it is the forge's own name")
+    if name in _STAFF_NAMES and not new.admin:
+        raise InvalidName("user", new.name, "it is kept for administrators")
+
+
 def _refuse_taken_user(snapshot: Snapshot, name: str, email: str) -> None:
     taken = {n.lower().removesuffix(".json") for n in snapshot.listdir("users")}
     if name.lower() in taken:
         raise AlreadyExists("user", name)
     # Not yet: this reads every user file; fine for thousands of accounts,
     # an email index file would be needed beyond that.
+    # Read leniently: one account stored before a rule was added must not
+    # stop everybody else from registering.
     for path, data in snapshot.walk("users"):
-        doc = formats.check("user", path, parse_json(path, data))
-        if email.lower() in (e.lower() for e in doc["emails"]):
+        try:
+            emails = parse_json(path, data).get("emails")
+        except FormatError:
+            continue
+        if not isinstance(emails, list):
+            continue
+        if email.lower() in (e.lower() for e in emails if isinstance(e, str)):
             raise AlreadyExists("email", email)
 
 

@@ -1,4 +1,4 @@
-"""Register, log in, log out."""
+"""Register, log in, log out, and the account's settings."""
 
 from __future__ import annotations
 
@@ -14,16 +14,30 @@ from flask import (
     session,
     url_for,
 )
+from sqlalchemy import Row
 
 from gitforge.index import queries
-from gitforge.store.errors import AlreadyExists, BadPassword, InvalidName
+from gitforge.store.errors import AlreadyExists, BadPassword, FormatError, InvalidName
 from gitforge.store.passwords import verify_password
 from gitforge.store.site import NewUser
+from gitforge.tasks.accounts import change_password as commit_password
 from gitforge.tasks.site import add_user
-from gitforge.web.context import site
+from gitforge.web.context import (
+    current_user_row,
+    forget_signed_in_user,
+    identity,
+    login_required,
+    session_store,
+    site,
+)
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("accounts", __name__)
+
+# The fields of a user document, as the register form calls them.
+_FIELD_WORDS = {"emails": "email address", "full_name": "full name", "name": "name"}
+# Pages that must never be where a login sends the user back to.
+_ACCOUNT_ENDPOINTS = ("accounts.login", "accounts.register", "accounts.logout")
 
 
 @blueprint.route("/register", methods=["GET", "POST"])
@@ -45,10 +59,13 @@ def register():
             add_user(site().config, new)
         except (AlreadyExists, InvalidName, BadPassword) as err:
             problem = str(err)
+        except FormatError as err:  # the store's checks of the fields
+            field = _FIELD_WORDS.get(err.field, err.field or "account")
+            problem = f"The {field} {err.problem}."
     if problem:
         flash(problem, "error")
         return render_template("register.html", form=form), 400
-    _start_session(new.name)
+    _start_session(queries.user(site().engine, new.name))
     flash(f"Welcome, {new.name}.")
     return redirect(url_for("home.index"))
 
@@ -76,28 +93,92 @@ def login():
     ):
         flash("Unknown user or wrong password.", "error")
         return render_template("login.html", next=target), 401
-    _start_session(row.name)
+    _start_session(row)
     return redirect(target)
 
 
 @blueprint.route("/logout", methods=["POST"])
 def logout():
+    session_id = session.get("sid")
+    if session_id:
+        session_store().end(session_id)  # a saved copy of the cookie dies too
     session.clear()
+    forget_signed_in_user()
     return redirect(url_for("home.index"))
 
 
-def _start_session(name: str) -> None:
+# -- settings ----------------------------------------------------------------
+
+
+@blueprint.route("/settings")
+@login_required
+def settings():
+    return render_template("account.html")
+
+
+@blueprint.route("/settings/password", methods=["POST"])
+@login_required
+def change_password():
+    row = current_user_row()
+    form = request.form
+    problem = _password_change_problem(row, form)
+    if problem is None:
+        try:
+            commit_password(site().config, row.name, form["password"], identity())
+        except BadPassword as err:
+            problem = f"The new password is too weak: {err}."
+    if problem:
+        flash(problem, "error")
+        return render_template("account.html"), 400
+    log.info("user %s changed their password", row.name)
+    session_store().end_all(row.name)  # every other browser logs in anew
+    _start_session(queries.user(site().engine, row.name))
+    flash("Your password is changed; your other sessions are logged out.")
+    return redirect(url_for("accounts.settings"))
+
+
+def _password_change_problem(row: Row, form) -> str | None:
+    if not verify_password(row.password_hash, form.get("current", "")):
+        return "The current password is wrong."
+    if not form.get("password"):
+        return "The new password is missing."
+    if form["password"] != form.get("confirm", ""):
+        return "The two new passwords differ."
+    return None
+
+
+# -- sessions and where they lead ---------------------------------------------
+
+
+def _start_session(row: Row) -> None:
     session.clear()  # a fresh session (and CSRF token) at every login
-    session["user"] = name
+    session["sid"] = session_store().start(row.name, row.password_hash)
     session.permanent = True
+    forget_signed_in_user()
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths; never an open redirect."""
+    """Only same-site paths, never an open redirect, never an account page."""
+    return _checked_next(target) or url_for("home.index")
+
+
+def _checked_next(target: str | None) -> str | None:
     if not target or not target.startswith("/") or target.startswith("//"):
-        return url_for("home.index")
+        return None
     # Browsers drop tabs and newlines and read "\\" as "/", which would
     # turn "/\t/evil.example" into "//evil.example".
     if "\\" in target or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return url_for("home.index")
+        return None
+    path = target.split("?", 1)[0].split("#", 1)[0]
+    if path in {url_for(endpoint) for endpoint in _ACCOUNT_ENDPOINTS}:
+        return None
     return target
+
+
+@blueprint.app_template_global()
+def login_next() -> str | None:
+    """Where the "Log in" link should lead back to: this page, or on the
+    login and register pages, the page they would lead back to."""
+    if request.endpoint in _ACCOUNT_ENDPOINTS:
+        return _checked_next(request.args.get("next"))
+    return _checked_next(request.full_path.removesuffix("?"))

@@ -14,7 +14,9 @@ from sqlalchemy import Engine, Row
 from gitforge.config import Config
 from gitforge.index import queries
 from gitforge.policy import Action, ProjectFacts, Viewer, may
+from gitforge.store import layout
 from gitforge.store.documents import Identity
+from gitforge.web import sessions
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,38 @@ def viewer() -> Viewer | None:
 
 
 def current_user_row() -> Row | None:
-    name = session.get("user")
-    if not name:
+    """The signed-in user's index row, or None; looked up once a request."""
+    if "user_row" not in g:
+        g.user_row = _session_user_row()
+    return g.user_row
+
+
+def _session_user_row() -> Row | None:
+    session_id = session.get("sid")
+    if not session_id:
         return None
-    row = queries.user(site().engine, name)
-    if row is None:  # the account went away: forget the session
-        session.clear()
+    store = session_store()
+    found = store.find(session_id)
+    row = queries.user(site().engine, found.user) if found else None
+    if row is None or found.mark != sessions.password_mark(row.password_hash):
+        # Logged out, expired, the account gone or its password changed.
+        store.end(session_id)
+        session.pop("sid")  # the CSRF token stays: this page may hold it
+        return None
     return row
+
+
+def session_store() -> sessions.SessionStore:
+    """Where this site's login sessions are listed (gitforge.web.sessions)."""
+    path = site().config.index_dir / "sessions.db"
+    return sessions.session_store(path, current_app.permanent_session_lifetime)
+
+
+def forget_signed_in_user() -> None:
+    """Drop what this request looked up about its user, after a login or
+    logout changed it."""
+    g.pop("user_row", None)
+    g.pop("viewer", None)
 
 
 def identity() -> Identity:
@@ -119,19 +146,38 @@ def load_project(fullname: str) -> ProjectContext:
     return project
 
 
+# Where a project's pages live: `/<project>`, `/<ns>/<project>`, and for a
+# fork `forks/<user>/[<ns>/]<project>` Pagure's `/fork/<user>/[<ns>/]<project>`.
+# `fork` is a reserved name, so no namespace shadows the fork forms.
+_PROJECT_PREFIXES = (
+    "/<repo>",
+    "/<namespace>/<repo>",
+    "/fork/<fork_user>/<repo>",
+    "/fork/<fork_user>/<namespace>/<repo>",
+)
+
+
 def project_route(blueprint: Blueprint, *rules: str, **options) -> Callable:
-    """Register a view at `/<project>{rule}` and `/<namespace>/<project>{rule}`
-    for each rule (Pagure's URL scheme), all under one endpoint. The view
-    gets the loaded `project` as its first argument."""
+    """Register a view at `/<project>{rule}`, `/<namespace>/<project>{rule}`
+    and at the fork forms `/fork/<user>/[<namespace>/]<project>{rule}` for
+    each rule (Pagure's URL scheme), all under one endpoint. The view gets
+    the loaded `project` as its first argument."""
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
-        def wrapper(repo: str, namespace: str | None = None, **kwargs):
+        def wrapper(
+            repo: str,
+            namespace: str | None = None,
+            fork_user: str | None = None,
+            **kwargs,
+        ):
             fullname = f"{namespace}/{repo}" if namespace else repo
+            if fork_user is not None:
+                fullname = f"{layout.FORKS_FOLDER}/{fork_user}/{fullname}"
             return view(load_project(fullname), **kwargs)
 
         for rule in rules:
-            for prefix in ("/<repo>", "/<namespace>/<repo>"):
+            for prefix in _PROJECT_PREFIXES:
                 blueprint.add_url_rule(prefix + rule, view_func=wrapper, **options)
         return wrapper
 
@@ -139,6 +185,14 @@ def project_route(blueprint: Blueprint, *rules: str, **options) -> Callable:
 
 
 def project_url_args(fullname: str) -> dict[str, str]:
-    """`url_for` arguments for a project route."""
+    """`url_for` arguments for a project route; a fork's give its
+    `/fork/<user>/...` URL."""
+    args = {}
+    if layout.is_fork(fullname):
+        args["fork_user"] = layout.fork_user(fullname)
+        fullname = layout.unforked_fullname(fullname)
     namespace, _, repo = fullname.rpartition("/")
-    return {"namespace": namespace, "repo": repo} if namespace else {"repo": repo}
+    args["repo"] = repo
+    if namespace:
+        args["namespace"] = namespace
+    return args
