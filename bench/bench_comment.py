@@ -50,7 +50,7 @@ def measure(home: Path, runs: int) -> float:
     relpath = "tickets/big.git"
     author = Identity("admin", "admin@example.org")
     with TicketRepo(config.repositories / relpath) as tickets:
-        uids = [name for name in tickets.snapshot().listdir() if len(name) == 32]
+        uids = tickets.snapshot().uids()
     timings = []
     for run in range(runs):
         uid = uids[run * 7919 % len(uids)]  # a different ticket each time
@@ -69,14 +69,14 @@ def measure(home: Path, runs: int) -> float:
 
 def args_total(runs: int, home: Path) -> int:
     from gitforge.config import Config
+    from gitforge.store.documents import uid_folder
     from gitforge.store.tickets import TicketRepo
 
     with TicketRepo(Config(home).repositories / "tickets/big.git") as tickets:
         snapshot = tickets.snapshot()
         return sum(
-            len(snapshot.listdir(f"{uid}/comments"))
-            for uid in snapshot.listdir()
-            if len(uid) == 32
+            len(snapshot.listdir(f"{uid_folder(uid)}/comments"))
+            for uid in snapshot.uids()
         )
 
 

@@ -29,7 +29,8 @@ def build_home(home: Path, tickets: int, comments: int) -> None:
     from gitforge.tasks.site import init_site
 
     config = Config(home)
-    init_site(config, NewUser("admin", "admin@example.org", password="benchmark"))
+    init_site(config, NewUser("admin", "admin@example.org", password="benchmark",
+                              admin=True))  # fmt: skip
     create_project(config, "big", "admin")
     write_tickets(config.repositories / "tickets" / "big.git", tickets, comments)
 
@@ -39,8 +40,13 @@ def write_tickets(path: Path, tickets: int, comments: int) -> None:
 
     repo = pygit2.Repository(str(path))
     root = repo.TreeBuilder(repo.head.peel(pygit2.Commit).tree)
+    buckets: dict[str, pygit2.TreeBuilder] = {}
     for number in range(1, tickets + 1):
-        root.insert(*_ticket_tree(repo, number, comments, canonical_json))
+        uid, tree_id, mode = _ticket_tree(repo, number, comments, canonical_json)
+        bucket = buckets.setdefault(uid[-2:], repo.TreeBuilder())
+        bucket.insert(uid, tree_id, mode)  # the layout of uid_folder()
+    for name, bucket in buckets.items():
+        root.insert(name, bucket.write(), pygit2.GIT_FILEMODE_TREE)
     numbers = {"format": 1, "next": tickets + 1}
     root.insert("numbers.json", repo.create_blob(canonical_json(numbers)),
                 pygit2.GIT_FILEMODE_BLOB)  # fmt: skip

@@ -149,7 +149,7 @@ def _first_start(config: Config, host: str, port: int) -> None:
 
 @main.group()
 def project() -> None:
-    """Create and import projects."""
+    """Create, import and fork projects."""
 
 
 _OWNER_HELP = "Owning user.  [default: the site's admin, if it has only one]"
@@ -205,6 +205,19 @@ def project_import(
     click.echo(f"Imported {source} as project {name}")
 
 
+@project.command("fork")
+@click.argument("name")
+@click.option("--user", "user_name", required=True, help="Who the fork is for.")
+@with_home
+def project_fork(config: Config, name: str, user_name: str) -> None:
+    """Fork project NAME for USER, as forks/USER/NAME."""
+    from gitforge.store.layout import fork_fullname
+    from gitforge.tasks.forks import fork_project
+
+    fork_project(config, name, user_name)
+    click.echo(f"Forked {name} as {fork_fullname(user_name, name)}")
+
+
 @main.group()
 def user() -> None:
     """Manage user accounts."""
@@ -227,6 +240,36 @@ def user_add(config: Config, name: str, email: str, full_name: str, is_admin: bo
     password = None if no_password else _read_password(password_stdin)
     add_user(config, NewUser(name, email, full_name, password, is_admin))
     click.echo(f"Added user {name}")
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command("create")
+@click.argument("user_name", metavar="USER")
+@click.option("--project", "fullname", help="Limit the token to one project.")
+@click.option(
+    "--acl",
+    "acls",
+    multiple=True,
+    default=["pull_request_flag"],
+    show_default=True,
+    help="What the token allows (repeatable).",
+)
+@click.option("--days", default=365, show_default=True, help="Days until it expires.")
+@with_home
+def token_create(config: Config, user_name: str, fullname: str | None,
+                 acls: tuple[str, ...], days: int) -> None:  # fmt: skip
+    """Create an API token for USER and print it (it is shown only once)."""
+    from gitforge.store.site import SiteRepo
+    from gitforge.store.tokens import create_token
+
+    with SiteRepo.open(config.repositories) as site:
+        secret, doc = create_token(site, user_name, list(acls), fullname, days)
+    click.echo(secret)
+    click.echo(f"id {doc['id']}, expires {doc['expires']}", err=True)
 
 
 @main.command()

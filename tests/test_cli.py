@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from gitforge.cli import main
-from gitforge.store.documents import Identity
+from gitforge.store.documents import Identity, uid_folder
 from gitforge.store.site import SiteRepo
 from gitforge.store.tickets import TicketRepo
 from gitforge.tasks.projects import create_project
@@ -146,7 +146,7 @@ def _ticket_clone(config, tmp_path):
 
 
 def _push_ticket_change(work, ticket, **changes):
-    path = work / ticket["uid"] / "ticket.json"
+    path = work / uid_folder(ticket["uid"]) / "ticket.json"
     path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
     git("commit", "-qam", "edit", cwd=work)
     return git("push", "origin", "main", cwd=work, check=False)
@@ -176,7 +176,7 @@ def test_hooks_install_rewrites_a_hook_whose_interpreter_moved(config, tmp_path,
     tip = git("rev-parse", "main", cwd=tickets).stdout
     refused = _push_ticket_change(work, ticket, status="Done")
     assert refused.returncode != 0
-    assert f"gitforge: {ticket['uid']}/ticket.json" in refused.stderr
+    assert f"gitforge: {uid_folder(ticket['uid'])}/ticket.json" in refused.stderr
     assert git("rev-parse", "main", cwd=tickets).stdout == tip
     git("reset", "-q", "--hard", "origin/main", cwd=work)
     assert _push_ticket_change(work, ticket, title="Two").returncode == 0

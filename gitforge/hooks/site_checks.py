@@ -20,7 +20,9 @@ from gitforge.store.layout import check_name
 from gitforge.store.site import user_path
 
 _USER_FILE = re.compile(r"users/(?P<name>[^/]+)\.json")
-_PROJECT_FILE = re.compile(r"projects/(?:(?P<namespace>[^/]+)/)?(?P<name>[^/]+)\.json")
+# projects/<name>.json, projects/<ns>/<name>.json, and for forks
+# projects/forks/<user>/[<ns>/]<name>.json
+_PROJECT_FILE = re.compile(r"projects/(?:forks/[^/]+/)?(?:[^/]+/)?[^/]+\.json")
 _FREE_FILES = {"README.md"}
 
 
@@ -46,11 +48,16 @@ def _check_deletion(path: str) -> None:
         raise FormatError(path, None, "accounts cannot be deleted with a push")
     if _PROJECT_FILE.fullmatch(path):
         raise FormatError(path, None, "projects cannot be deleted with a push")
+    # Deleting a token file is allowed: it revokes the token.
 
 
 def _check_file(old: Snapshot, new: Snapshot, path: str) -> None:
     if path in _FREE_FILES:
         return
+    if path.startswith("tokens/"):
+        raise FormatError(
+            path, None, "tokens are made with `gitforge token create`, not pushed"
+        )
     if match := _USER_FILE.fullmatch(path):
         _check_user(old, new, path, match["name"])
     elif match := _PROJECT_FILE.fullmatch(path):
@@ -111,8 +118,8 @@ def _check_project(old: Snapshot, new: Snapshot, path: str) -> None:
         )
     project = formats.check("project", path, read_document(new, path))
     before = read_document(old, path)
-    for field in ("name", "namespace", "created"):
-        if project[field] != before.get(field):
+    for field in ("name", "namespace", "created", "parent"):
+        if project.get(field) != before.get(field):
             raise FormatError(path, field, "never changes")
     if not new.exists(user_path(project["owner"])):
         raise FormatError(path, "owner", f"no user is named {project['owner']!r}")

@@ -17,13 +17,12 @@ import pygit2
 from gitforge.store import formats
 from gitforge.store.documents import Snapshot, parse_json
 from gitforge.store.errors import FormatError
-from gitforge.store.tickets import NUMBERS_FILE
+from gitforge.store.tickets import NUMBERS_FILE, ticket_path
 
-_TICKET_FILE = re.compile(r"(?P<uid>[0-9a-f]{32})/ticket\.json")
-_COMMENT_FILE = re.compile(
-    r"(?P<uid>[0-9a-f]{32})/comments/(?P<cuid>[0-9a-f]{32})\.json"
-)
-_ATTACHMENT = re.compile(r"[0-9a-f]{32}/files/[^/]+")
+_FOLDER = r"(?P<bucket>[0-9a-f]{2})/(?P<uid>[0-9a-f]{30}(?P=bucket))"
+_TICKET_FILE = re.compile(_FOLDER + r"/ticket\.json")
+_COMMENT_FILE = re.compile(_FOLDER + r"/comments/(?P<cuid>[0-9a-f]{32})\.json")
+_ATTACHMENT = re.compile(_FOLDER + r"/files/[^/]+")
 _FREE_FILES = {"README.md", ".gitattributes"}
 _FIXED_FIELDS = {
     "ticket": ("uid", "number", "author", "created"),
@@ -74,15 +73,15 @@ class TicketChanges:
             comment = formats.check("comment", path, read_document(new, path))
             if comment["uid"] != match["cuid"]:
                 raise FormatError(path, "uid", "must equal the file's name")
-            if not new.exists(f"{match['uid']}/ticket.json"):
+            if not new.exists(ticket_path(match["uid"])):
                 raise FormatError(path, None, "comments a ticket that does not exist")
             self._check_identity(old, path, "comment", comment)
             return None
         raise FormatError(
             path,
             None,
-            "unexpected file; a ticket folder holds ticket.json, "
-            "comments/<uid>.json and files/<name>",
+            "unexpected file; a ticket's folder is <last 2 digits of uid>/<uid>/ "
+            "and holds ticket.json, comments/<uid>.json and files/<name>",
         )
 
     def _check_identity(

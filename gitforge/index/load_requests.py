@@ -9,6 +9,7 @@ import logging
 from sqlalchemy import Connection, Table, delete, insert, select
 
 from gitforge.index.loading import folder_uids, project_id_of, read_valid
+from gitforge.index.mentions import forget_mentions, insert_mentions, mention_rows
 from gitforge.index.schema import (
     pull_requests,
     request_comments,
@@ -16,7 +17,7 @@ from gitforge.index.schema import (
     request_tags,
     request_updates,
 )
-from gitforge.store.documents import Snapshot
+from gitforge.store.documents import Snapshot, uid_folder
 from gitforge.store.errors import FormatError
 from gitforge.store.requests import read_folder, request_path
 from gitforge.store.tickets import read_comments
@@ -34,6 +35,7 @@ def load_requests(
         return []
     uids = folder_uids(snapshot, changed)
     _delete_requests(conn, project_id, None if changed is None else uids)
+    forget_mentions(conn, project_id, "request", None if changed is None else uids)
     for uid in uids:
         _insert_request(conn, project_id, snapshot, uid)
     return uids
@@ -59,8 +61,11 @@ def _insert_request(
     if request is None:
         return
     notes = _read_part(lambda: read_comments(snapshot, uid, "request_comment"), uid)
-    flags = _read_part(lambda: read_folder(snapshot, f"{uid}/flags", "flag"), uid)
-    updates = _read_part(lambda: read_folder(snapshot, f"{uid}/updates", "update"), uid)
+    folder = uid_folder(uid)
+    flags = _read_part(lambda: read_folder(snapshot, f"{folder}/flags", "flag"), uid)
+    updates = _read_part(
+        lambda: read_folder(snapshot, f"{folder}/updates", "update"), uid
+    )
     row = _request_row(project_id, request, notes, flags, updates)
     request_id = conn.execute(
         insert(pull_requests).returning(pull_requests.c.id), row
@@ -70,6 +75,9 @@ def _insert_request(
     _insert_children(conn, request_updates, request_id, map(_plain_row, updates))
     tags = [{"tag": tag} for tag in request["tags"]]
     _insert_children(conn, request_tags, request_id, tags)
+    texts = [request["title"], request["description"]]
+    texts += [note["body"] for note in notes]
+    insert_mentions(conn, mention_rows(project_id, "request", request, texts))
 
 
 def _read_part(read, uid: str) -> list[dict]:

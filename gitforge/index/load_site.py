@@ -62,6 +62,7 @@ def _load_project(conn: Connection, snapshot: Snapshot, path: str) -> None:
         owner=doc["owner"],
         created=doc["created"],
         settings=json.dumps(doc["settings"], sort_keys=True),
+        parent=doc.get("parent"),  # absent in documents older than forks
     )
     touched = conn.execute(
         update(projects).where(projects.c.fullname == fullname).values(**values)

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, delete, insert, select
 
 from gitforge.index.loading import folder_uids, project_id_of, read_valid
+from gitforge.index.mentions import forget_mentions, insert_mentions, mention_rows
 from gitforge.index.schema import comments, ticket_tags, tickets
 from gitforge.store.documents import Snapshot
 from gitforge.store.errors import FormatError
@@ -24,6 +25,7 @@ def load_tickets(
         return []
     uids = folder_uids(snapshot, changed)
     _delete_tickets(conn, project_id, None if changed is None else uids)
+    forget_mentions(conn, project_id, "ticket", None if changed is None else uids)
     _insert_tickets(conn, project_id, snapshot, uids)
     return uids
 
@@ -57,14 +59,17 @@ def _insert_tickets(
         .scalars()
         .all()
     )
-    comment_rows, tag_rows = [], []
+    comment_rows, tag_rows, mentioned = [], [], []
     for ticket_id, (ticket, notes) in zip(ids, loaded, strict=True):
         tag_rows += [{"ticket_id": ticket_id, "tag": tag} for tag in ticket["tags"]]
         comment_rows += [_comment_row(ticket_id, note) for note in notes]
+        texts = [ticket["title"], ticket["body"]] + [note["body"] for note in notes]
+        mentioned += mention_rows(project_id, "ticket", ticket, texts)
     if comment_rows:
         conn.execute(insert(comments), comment_rows)
     if tag_rows:
         conn.execute(insert(ticket_tags), tag_rows)
+    insert_mentions(conn, mentioned)
 
 
 def _read_ticket(snapshot: Snapshot, uid: str) -> tuple[dict, list[dict]] | None:

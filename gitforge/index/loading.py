@@ -36,8 +36,13 @@ def read_valid(snapshot: Snapshot, kind: str, path: str) -> dict | None:
 def folder_uids(snapshot: Snapshot, changed: list[str] | None) -> list[str]:
     """The uid folders to reload: the changed ones, or all of them."""
     if changed is None:
-        return [name for name in snapshot.listdir() if UID.fullmatch(name)]
-    return sorted({path.split("/", 1)[0] for path in changed if UID.match(path)})
+        return snapshot.uids()
+    found = set()
+    for path in changed:
+        parts = path.split("/")
+        if len(parts) >= 2 and UID.fullmatch(parts[1]) and parts[1][-2:] == parts[0]:
+            found.add(parts[1])
+    return sorted(found)
 
 
 def project_id_of(conn: Connection, relpath: str) -> int | None:

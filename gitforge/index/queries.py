@@ -58,6 +58,26 @@ def projects_of(engine: Engine, owner: str) -> list[Row]:
         ).all()
 
 
+def forks_of(engine: Engine, fullname: str, limit: int | None = None) -> list[Row]:
+    """The forks made from the project `fullname` (not their forks), by name."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(projects)
+            .where(projects.c.parent == fullname)
+            .order_by(projects.c.fullname)
+            .limit(limit)
+        ).all()
+
+
+def fork_count(engine: Engine, fullname: str) -> int:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.count())
+            .select_from(projects)
+            .where(projects.c.parent == fullname)
+        ).scalar_one()
+
+
 def facts(row: Row) -> ProjectFacts:
     return ProjectFacts(fullname=row.fullname, owner=row.owner)
 

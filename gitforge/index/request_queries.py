@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, Row, and_, func, or_, select
 
 from gitforge.index.schema import (
+    mentions,
     projects,
     pull_requests,
     request_comments,
@@ -142,3 +143,17 @@ def open_requests_touching(
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [(r.fullname, r.uid, "source" if r.source else "target") for r in rows]
+
+
+def mentions_of(engine: Engine, project_row: Row, number: int) -> list[Row]:
+    """The tickets and pull requests that mention `#number`, as rows of
+    (source_kind, source_number), by number."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(mentions.c.source_kind, mentions.c.source_number)
+            .where(
+                mentions.c.project_id == project_row.id,
+                mentions.c.target_number == number,
+            )
+            .order_by(mentions.c.source_number)
+        ).all()

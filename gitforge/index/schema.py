@@ -16,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 metadata = MetaData()
 
@@ -47,17 +47,22 @@ users = Table(
     Column("created", String(20), nullable=False),
 )
 
+# The longest full name: forks/<user>/<namespace>/<name>, 100 characters each.
+FULLNAME_LENGTH = 308
+
 projects = Table(
     "projects",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("fullname", String(201), nullable=False, unique=True),
+    Column("fullname", String(FULLNAME_LENGTH), nullable=False, unique=True),
     Column("namespace", String(100)),
     Column("name", String(100), nullable=False),
     Column("description", Text, nullable=False),
     Column("owner", String(100), nullable=False, index=True),
     Column("created", String(20), nullable=False),
     Column("settings", Text, nullable=False),  # JSON object
+    # The full name of the project a fork was made from; None for a project.
+    Column("parent", String(FULLNAME_LENGTH), index=True),
 )
 
 tickets = Table(
@@ -221,4 +226,23 @@ request_updates = _request_child(
     Column("old_head", String(64), nullable=False),
     Column("new_head", String(64), nullable=False),
     Column("forced", Boolean, nullable=False),
+)
+
+
+# "#N" written in a ticket or pull request (or one of its comments): which
+# document mentions which number, for the links both ways.
+mentions = Table(
+    "mentions",
+    metadata,
+    Column(
+        "project_id",
+        Integer,
+        ForeignKey("projects.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("source_kind", String(8), primary_key=True),  # "ticket" / "request"
+    Column("source_uid", String(32), primary_key=True),
+    Column("target_number", Integer, primary_key=True),
+    Column("source_number", Integer, nullable=False),
+    Index("ix_mentions_target", "project_id", "target_number"),
 )

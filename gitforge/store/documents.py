@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -91,6 +92,21 @@ def parse_json(path: str, data: bytes) -> dict:
     return doc
 
 
+def uid_folder(uid: str) -> str:
+    """The folder of a ticket or pull request: `<last two hex digits>/<uid>`.
+
+    Fanning out by the uid's random end keeps every tree at a few hundred
+    entries however many tickets a project has, so a comment rewrites and
+    a sync compares small trees only (a flat root of 10,000 folders made
+    each web comment cost 60 ms).
+    """
+    return f"{uid[-2:]}/{uid}"
+
+
+_BUCKET = re.compile(r"[0-9a-f]{2}")
+_UID = re.compile(r"[0-9a-f]{32}")
+
+
 class _NotJson(ValueError):
     pass
 
@@ -140,6 +156,18 @@ class Snapshot:
         if tree is None or tree.type != pygit2.GIT_OBJECT_TREE:
             return []
         return sorted(entry.name for entry in tree)
+
+    def uids(self) -> list[str]:
+        """The uid of every folder laid out by `uid_folder`, sorted."""
+        found = []
+        for bucket in self.listdir():
+            if _BUCKET.fullmatch(bucket):
+                found += [
+                    name
+                    for name in self.listdir(bucket)
+                    if _UID.fullmatch(name) and name.endswith(bucket)
+                ]
+        return sorted(found)
 
     def walk(self, path: str) -> Iterator[tuple[str, bytes]]:
         """Every blob under a folder as (path, data), depth first."""

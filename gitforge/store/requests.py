@@ -1,9 +1,11 @@
 """A project's request repo: one folder per pull request.
 
-    <uid>/request.json                 the pull request's fields
-    <uid>/comments/<comment-uid>.json  one comment (general or inline)
-    <uid>/flags/<flag-uid>.json        one CI flag
-    <uid>/updates/<update-uid>.json    one move of the source branch
+    <xx>/<uid>/request.json                 the pull request's fields
+    <xx>/<uid>/comments/<comment-uid>.json  one comment (general or inline)
+    <xx>/<uid>/flags/<flag-uid>.json        one CI flag
+    <xx>/<uid>/updates/<update-uid>.json    one move of the source branch
+
+(`<xx>` is the uid's last two hex digits; see `uid_folder`.)
 
 Like the ticket repo, every conversation part is a file of its own, so
 nothing written in two places conflicts. A pull request's number comes from
@@ -26,6 +28,7 @@ from gitforge.store.documents import (
     Snapshot,
     init_document_repo,
     parse_json,
+    uid_folder,
     utc_now,
 )
 from gitforge.store.errors import FormatError, NotFound
@@ -36,7 +39,12 @@ EDITABLE_FIELDS = frozenset({"title", "description", "tags", "assignee"})
 
 
 def request_path(uid: str) -> str:
-    return f"{uid}/request.json"
+    return f"{uid_folder(uid)}/request.json"
+
+
+def part_path(uid: str, part: str, part_uid: str) -> str:
+    """A comment, flag or update of a pull request: `part` is the folder."""
+    return f"{uid_folder(uid)}/{part}/{part_uid}.json"
 
 
 def flag_uid(username: str, name: str) -> str:
@@ -61,10 +69,10 @@ class RequestRepo(DocumentRepo):
         return read_comments(self.snapshot(), uid, kind="request_comment")
 
     def flags(self, uid: str) -> list[dict]:
-        return read_folder(self.snapshot(), f"{uid}/flags", "flag")
+        return read_folder(self.snapshot(), f"{uid_folder(uid)}/flags", "flag")
 
     def updates(self, uid: str) -> list[dict]:
-        return read_folder(self.snapshot(), f"{uid}/updates", "update")
+        return read_folder(self.snapshot(), f"{uid_folder(uid)}/updates", "update")
 
     def open_request(self, author: Identity, number: int, **fields) -> dict:
         """Record a new pull request under `number` (taken from the ticket
@@ -133,14 +141,14 @@ class RequestRepo(DocumentRepo):
             "body": body,
             "inline": inline,
         }
-        path = f"{uid}/comments/{comment['uid']}.json"
+        path = part_path(uid, "comments", comment["uid"])
         formats.check("request_comment", path, comment)
         self._add_file(uid, path, comment, author, "Comment on")
         return comment
 
     def set_flag(self, uid: str, author: Identity, **fields) -> dict:
         """Create or update the CI flag `fields["name"]` of this poster."""
-        path = f"{uid}/flags/{flag_uid(author.username, fields['name'])}.json"
+        path = part_path(uid, "flags", flag_uid(author.username, fields["name"]))
         now = utc_now()
         result: dict = {}
 
@@ -170,7 +178,7 @@ class RequestRepo(DocumentRepo):
             "created": utc_now(),
             **fields,
         }
-        path = f"{uid}/updates/{update['uid']}.json"
+        path = part_path(uid, "updates", update["uid"])
         formats.check("update", path, update)
         self._add_file(uid, path, update, actor, "Branch updated for")
         return update

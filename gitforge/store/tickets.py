@@ -1,12 +1,13 @@
 """A project's ticket repo: one folder per ticket, one file per comment.
 
-    numbers.json                       {"format": 1, "next": 13}
-    <uid>/ticket.json                  the ticket's fields
-    <uid>/comments/<comment-uid>.json  one comment
+    numbers.json                            {"format": 1, "next": 13}
+    <xx>/<uid>/ticket.json                  the ticket's fields
+    <xx>/<uid>/comments/<comment-uid>.json  one comment
 
-Folders are named by a random uid so tickets made in two places never
-collide; the number people use comes from `numbers.json`, the sequence that
-tickets and pull requests of a project share.
+Folders are named by a random uid (inside a parent named by its last two
+digits) so tickets made in two places never collide; the number people use
+comes from `numbers.json`, the sequence that tickets and pull requests of a
+project share.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from gitforge.store.documents import (
     Snapshot,
     init_document_repo,
     parse_json,
+    uid_folder,
     utc_now,
 )
 from gitforge.store.errors import FormatError, NotFound
@@ -51,11 +53,11 @@ def new_uid() -> str:
 
 
 def ticket_path(uid: str) -> str:
-    return f"{uid}/ticket.json"
+    return f"{uid_folder(uid)}/ticket.json"
 
 
 def comment_path(uid: str, comment_uid: str) -> str:
-    return f"{uid}/comments/{comment_uid}.json"
+    return f"{uid_folder(uid)}/comments/{comment_uid}.json"
 
 
 class TicketRepo(DocumentRepo):
@@ -209,7 +211,7 @@ def take_number(snapshot: Snapshot) -> tuple[int, dict]:
 def read_comments(snapshot: Snapshot, uid: str, kind: str = "comment") -> list[dict]:
     """The comments of a ticket (or, with kind "request_comment", of a pull
     request), oldest first."""
-    folder = f"{uid}/comments"
+    folder = f"{uid_folder(uid)}/comments"
     comments = [
         formats.check(kind, path, parse_json(path, data))
         for path, data in snapshot.walk(folder)

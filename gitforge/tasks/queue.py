@@ -30,7 +30,7 @@ def make_consumer(workers: int = 2):
     idle SQLite queue four times a second costs next to nothing.
     """
     # Imported for their side effect: each registers its tasks.
-    from gitforge.tasks import maintenance, pull_requests, sync  # noqa: F401
+    from gitforge.tasks import forks, maintenance, pull_requests, sync  # noqa: F401
 
     return huey.create_consumer(
         workers=workers,

@@ -40,7 +40,7 @@ def create_app(config: Config) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(days=30),
         MAX_CONTENT_LENGTH=None,  # git pushes can be large; forms check sizes
-        CSRF_EXEMPT={"git_http"},
+        CSRF_EXEMPT={"git_http", "api"},
     )
     app.extensions["gitforge"] = context.Site(config, engine_for(config))
     _register_blueprints(app)
@@ -54,9 +54,20 @@ def create_app(config: Config) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from gitforge.web import accounts, code_views, git_http, home, ticket_views
+    from gitforge.web import (
+        accounts,
+        api,
+        code_views,
+        compare_views,
+        git_http,
+        home,
+        request_forms,
+        request_views,
+        ticket_views,
+    )
 
-    for module in (git_http, accounts, home, code_views, ticket_views):
+    for module in (git_http, api, accounts, home, code_views, ticket_views,
+                   request_views, request_forms, compare_views):  # fmt: skip
         app.register_blueprint(module.blueprint)
 
 

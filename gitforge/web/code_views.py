@@ -26,6 +26,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     make_response,
     redirect,
     render_template,
@@ -33,8 +34,11 @@ from flask import (
     send_file,
     url_for,
 )
+from huey.exceptions import ResultTimeout, TaskException
 from markupsafe import Markup
 
+from gitforge.index import queries
+from gitforge.policy import Action, may
 from gitforge.store import diffs
 from gitforge.store.code import (
     MAX_REF_LENGTH,
@@ -48,12 +52,14 @@ from gitforge.store.code import (
     prefix_lengths,
 )
 from gitforge.store.errors import NotFound
-from gitforge.store.layout import RepoKind, repo_path
+from gitforge.store.layout import RepoKind, fork_fullname, repo_path
+from gitforge.tasks.forks import fork_project_task
 from gitforge.web.context import (
     ProjectContext,
     project_route,
     project_url_args,
     site,
+    viewer,
 )
 from gitforge.web.highlight import highlight_lines, lexer_name, patch_html, warm_up
 from gitforge.web.markup import render_markdown
@@ -72,6 +78,10 @@ PER_PAGE = 50
 MAX_PAGE = 100_000
 SUMMARY_COMMITS = 10
 SUMMARY_BRANCHES = 5
+SUMMARY_FORKS = 20  # Not yet: a page listing every fork
+# How long a fork form waits for its task before it sends the user to the
+# fork's page anyway, which exists once the task is done.
+FORK_WAIT_SECONDS = 30
 # Per process. A 100 KB Python file renders to about 550 KB of HTML.
 CACHE_BYTES = 64 * 1024 * 1024
 
@@ -142,7 +152,36 @@ def summary(project: ProjectContext):
             branch_count=len(branches),
             commits=_log(code, commit, 1, SUMMARY_COMMITS, None).commits,
             clone=_clone_urls(project),
+            **_fork_facts(project),
         )
+
+
+@project_route(blueprint, "/fork", methods=["POST"])
+def fork(project: ProjectContext):
+    """Make the signed-in user's fork of the project (a task), and send
+    them to it."""
+    me = viewer()
+    if me is None:
+        summary_url = url_for("code.summary", **project_url_args(project.fullname))
+        return redirect(url_for("accounts.login", next=summary_url))
+    if not project.may(Action.FORK_PROJECT):
+        abort(403)
+    fullname = fork_fullname(me.name, project.fullname)
+    fork_url = url_for("code.summary", **project_url_args(fullname))
+    if queries.project(site().engine, fullname) is not None:
+        flash(f"You already have a fork of {project.fullname}: {fullname}.", "error")
+        return redirect(fork_url)
+    home = str(site().config.home)
+    queued = fork_project_task(home, project.fullname, me.name)
+    try:
+        queued.get(blocking=True, timeout=FORK_WAIT_SECONDS)
+    except TaskException as err:
+        log.warning("forking %s for %s failed: %s", project.fullname, me.name, err)
+        flash(f"Your fork of {project.fullname} could not be made.", "error")
+        return redirect(url_for("code.summary", **project_url_args(project.fullname)))
+    except ResultTimeout:
+        flash("Your fork is still being made: reload this page in a moment.")
+    return redirect(fork_url)
 
 
 @project_route(blueprint, "/tree", "/tree/<path:spec>")
@@ -383,7 +422,31 @@ def _empty_page(project: ProjectContext, code: CodeRepo) -> str:
         project=project,
         branch=code.default_branch() or "main",
         clone=_clone_urls(project),
+        **_fork_facts(project),
     )
+
+
+def _fork_facts(project: ProjectContext) -> dict:
+    """What the summary shows about forks: the project's forks the viewer
+    may read, how many forks it has, the viewer's own fork of it (its full
+    name, if it exists) and whether they may make one."""
+    engine, me = site().engine, viewer()
+    forks = [
+        row
+        for row in queries.forks_of(engine, project.fullname, limit=SUMMARY_FORKS)
+        if may(me, Action.READ_PROJECT, queries.facts(row))
+    ]
+    my_fork = None
+    if me is not None:
+        mine = fork_fullname(me.name, project.fullname)
+        if queries.project(engine, mine) is not None:
+            my_fork = mine
+    return {
+        "forks": forks,
+        "fork_count": queries.fork_count(engine, project.fullname),
+        "my_fork": my_fork,
+        "may_fork": me is not None and project.may(Action.FORK_PROJECT),
+    }
 
 
 def _clone_urls(project: ProjectContext) -> dict[str, str]:

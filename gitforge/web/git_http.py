@@ -6,8 +6,9 @@ viewer may read it, then streams the request body in and the pack out.
 Packs never pass through Python as a whole.
 
 URLs follow Pagure: `/<project>.git`, `/<ns>/<project>.git`,
-`/tickets/<ns>/<project>.git` and so on, whatever `store.layout` can parse;
-git appends `/info/refs?service=...` and `/git-upload-pack`.
+`/tickets/<ns>/<project>.git`, a fork's `/forks/<user>/<project>.git` and
+`/tickets/forks/<user>/<project>.git` and so on, whatever `store.layout` can
+parse; git appends `/info/refs?service=...` and `/git-upload-pack`.
 """
 
 from __future__ import annotations

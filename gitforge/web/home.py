@@ -20,8 +20,9 @@ def _readable(rows):
 
 @blueprint.route("/")
 def index():
-    projects = _readable(queries.all_projects(site().engine))
-    return render_template("index.html", projects=projects)
+    # Forks are listed on their parent's page and their owner's, as in Pagure.
+    rows = [row for row in queries.all_projects(site().engine) if row.parent is None]
+    return render_template("index.html", projects=_readable(rows))
 
 
 @blueprint.route("/user/<name>")

@@ -42,6 +42,7 @@ from gitforge.web.context import (
     site,
     viewer,
 )
+from gitforge.web.mentions import mentions_of
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("tickets", __name__)
@@ -166,6 +167,7 @@ def _render_ticket(project: ProjectContext, ticket: Row, form=None) -> str:
         may_comment=project.may(Action.COMMENT_TICKET, ticket=facts),
         may_edit=project.may(Action.EDIT_TICKET, ticket=facts),
         may_triage=project.may(Action.TRIAGE_TICKET, ticket=facts),
+        mentions=mentions_of(project, ticket.number),
         form=form or {},
     )
 

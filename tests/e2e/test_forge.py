@@ -85,7 +85,7 @@ def test_import_register_ticket_clone_push(forge, browser, tmp_path):
     # Clone the ticket repo over HTTP, close the ticket and comment offline.
     work = tmp_path / "tickets"
     git("clone", "-q", f"{forge.url}/tickets/demo.git", str(work))
-    ticket_file = next(work.glob("*/ticket.json"))
+    ticket_file = next(work.glob("*/*/ticket.json"))
     ticket = json.loads(ticket_file.read_text())
     assert (ticket["number"], ticket["author"]) == (1, "carol")
     ticket.update(status="Closed", close_reason="Fixed")
@@ -126,7 +126,7 @@ def test_bad_ticket_push_is_refused_and_changes_nothing(forge, browser, tmp_path
     repo = forge.home / "repositories" / "tickets" / "demo.git"
     work = tmp_path / "tickets"
     git("clone", "-q", f"{forge.url}/tickets/demo.git", str(work))
-    ticket_file = next(work.glob("*/ticket.json"))
+    ticket_file = next(work.glob("*/*/ticket.json"))
     ticket_file.write_text(ticket_file.read_text().replace('"Open"', '"Finished"'))
     git("commit", "-qam", "bad status", cwd=work)
     before = git("rev-parse", "main", cwd=repo).stdout

@@ -123,3 +123,31 @@ def test_pushes_to_a_request_repo_are_refused(config, work, tmp_path):
     assert "the request repo is written by gitforge only" in pushed.stderr
     assert "changed" not in git("show", "main:README.md",
                                 cwd=config.repositories / relpath).stdout  # fmt: skip
+
+
+def test_token_files_cannot_be_pushed(config, work):
+    before = _state(config)
+    (work / "tokens").mkdir()
+    (work / "tokens" / "0123456789abcdef.json").write_text("{}")
+    pushed = _push(work)
+    assert "tokens are made with `gitforge token create`" in pushed.stderr
+    assert _state(config) == before
+
+
+def test_fork_documents_follow_the_project_rules(config, work):
+    from gitforge.tasks.forks import fork_project
+
+    fork_project(config, "foo", "carol")
+    git("pull", "-q", "origin", "main", cwd=work)
+    path = "projects/forks/carol/foo.json"
+    _edit(work, path, description="Carol's copy")
+    assert _push(work).returncode == 0
+    before = _state(config)
+    _edit(work, path, parent="bar")
+    refused = _push(work)
+    assert f"{path}: field 'parent': never changes" in refused.stderr
+    git("reset", "-q", "--hard", "origin/main", cwd=work)
+    (work / path).unlink()
+    refused = _push(work)
+    assert "projects cannot be deleted with a push" in refused.stderr
+    assert _state(config) == before

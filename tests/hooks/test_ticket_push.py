@@ -10,7 +10,7 @@ import pytest
 
 from gitforge.index.db import engine_for
 from gitforge.index.sync import sync_repo
-from gitforge.store.documents import Identity
+from gitforge.store.documents import Identity, uid_folder
 from gitforge.store.tickets import TicketRepo
 from gitforge.tasks.projects import create_project
 from tests.conftest import git
@@ -32,7 +32,7 @@ def clone(config, tmp_path):
 
 
 def _edit_ticket(work, ticket, **changes):
-    path = work / ticket["uid"] / "ticket.json"
+    path = work / uid_folder(ticket["uid"]) / "ticket.json"
     doc = json.loads(path.read_text())
     doc.update(changes)
     path.write_text(json.dumps(doc))
@@ -96,7 +96,7 @@ def test_push_of_a_bad_field_is_refused(config, clone, change, expected):
 def test_push_of_unreadable_json_is_refused(config, clone, content, expected):
     work, ticket = clone
     before = _state(config)
-    target = work / ticket["uid"] / "ticket.json"
+    target = work / uid_folder(ticket["uid"]) / "ticket.json"
     if isinstance(content, bytes):
         target.write_bytes(content)
     else:
@@ -124,7 +124,7 @@ def test_push_of_stray_file_and_deleted_ticket_is_refused(config, clone):
     work, ticket = clone
     before = _state(config)
     (work / "notes.txt").write_text("hello")
-    (work / ticket["uid"] / "ticket.json").unlink()
+    (work / uid_folder(ticket["uid"]) / "ticket.json").unlink()
     pushed = _push(work)
     assert "notes.txt: unexpected file" in pushed.stderr
     assert "tickets and comments cannot be deleted" in pushed.stderr
@@ -135,8 +135,8 @@ def test_good_push_is_accepted_and_queued_for_sync(config, clone):
     work, ticket = clone
     _edit_ticket(work, ticket, status="Closed", close_reason="Fixed")
     cid = uuid.uuid4().hex
-    comment = work / ticket["uid"] / "comments" / f"{cid}.json"
-    comment.parent.mkdir()
+    comment = work / uid_folder(ticket["uid"]) / "comments" / f"{cid}.json"
+    comment.parent.mkdir(parents=True)
     comment.write_text(
         json.dumps(
             {
@@ -163,7 +163,7 @@ def test_good_push_is_accepted_and_queued_for_sync(config, clone):
 
 def _write_comment(work, ticket, **fields):
     cid = uuid.uuid4().hex
-    comment = work / ticket["uid"] / "comments" / f"{cid}.json"
+    comment = work / uid_folder(ticket["uid"]) / "comments" / f"{cid}.json"
     comment.parent.mkdir(exist_ok=True)
     doc = {"format": 1, "uid": cid, "author": "admin",
            "created": "2026-01-01T00:00:00Z", "body": "hi", **fields}  # fmt: skip
@@ -173,12 +173,12 @@ def _write_comment(work, ticket, **fields):
 
 def _write_ticket(work, number, **fields):
     uid = uuid.uuid4().hex
-    (work / uid).mkdir()
+    (work / uid_folder(uid)).mkdir(parents=True)
     doc = {"format": 1, "uid": uid, "number": number, "title": "Offline",
            "body": "", "author": "admin", "created": "2026-01-01T00:00:00Z",
            "status": "Open", "close_reason": None, "tags": [],
            "private": False, **fields}  # fmt: skip
-    (work / uid / "ticket.json").write_text(json.dumps(doc))
+    (work / uid_folder(uid) / "ticket.json").write_text(json.dumps(doc))
     return uid
 
 
@@ -268,7 +268,7 @@ def test_force_push_that_rewrites_history_is_refused(config, clone):
 def test_links_and_submodules_are_refused_as_attachments(config, clone):
     work, ticket = clone
     before = _state(config)
-    files = work / ticket["uid"] / "files"
+    files = work / uid_folder(ticket["uid"]) / "files"
     files.mkdir()
     (files / "passwd").symlink_to("/etc/passwd")
     git("add", "-A", cwd=work)
@@ -285,7 +285,7 @@ def test_links_and_submodules_are_refused_as_attachments(config, clone):
 def test_oversized_files_are_refused(config, clone):
     work, ticket = clone
     before = _state(config)
-    files = work / ticket["uid"] / "files"
+    files = work / uid_folder(ticket["uid"]) / "files"
     files.mkdir()
     (files / "huge.bin").write_bytes(b"\0" * 20_000_001)
     _write_comment(work, ticket, body="x" * 60_000, edited=None).write_text(

@@ -9,9 +9,9 @@ from sqlalchemy import select
 from gitforge.index import schema
 from gitforge.index.db import engine_for, make_engine, open_index, reset
 from gitforge.index.sync import sync_all, sync_repo
-from gitforge.store.documents import Identity
+from gitforge.store.documents import Identity, uid_folder
 from gitforge.store.requests import RequestRepo
-from gitforge.store.tickets import TicketRepo
+from gitforge.store.tickets import TicketRepo, ticket_path
 from gitforge.tasks.projects import create_project
 from tests.conftest import git
 
@@ -28,7 +28,8 @@ def dump(engine) -> dict:
         for table in (schema.users, schema.projects, schema.tickets,
                       schema.comments, schema.ticket_tags, schema.pull_requests,
                       schema.request_comments, schema.request_flags,
-                      schema.request_updates, schema.request_tags):  # fmt: skip
+                      schema.request_updates, schema.request_tags,
+                      schema.mentions):  # fmt: skip
             rows = []
             for row in conn.execute(select(table)).mappings():
                 row = dict(row)
@@ -77,22 +78,22 @@ def test_incremental_syncs_after_pushes_equal_a_full_rebuild(project, tmp_path):
         made = [
             tickets.create_ticket(ALICE, f"Ticket {i}", tags=["t"]) for i in range(3)
         ]
-        tickets.add_comment(made[0]["uid"], ALICE, "web comment")
+        tickets.add_comment(made[0]["uid"], ALICE, "web comment, see #2")
     sync_repo(engine, project.repositories, RELPATH)
 
     def close_first(work):
-        path = work / made[0]["uid"] / "ticket.json"
+        path = work / uid_folder(made[0]["uid"]) / "ticket.json"
         doc = json.loads(path.read_text())
         doc.update(status="Closed", close_reason="Fixed", tags=["done", "t"])
         path.write_text(json.dumps(doc))
 
     def comment_second(work):
         cid = uuid.uuid4().hex
-        folder = work / made[1]["uid"] / "comments"
+        folder = work / uid_folder(made[1]["uid"]) / "comments"
         folder.mkdir(parents=True)
         (folder / f"{cid}.json").write_text(json.dumps({
             "format": 1, "uid": cid, "author": "admin",
-            "created": "2026-01-02T03:04:05Z", "body": "from a clone"}))  # fmt: skip
+            "created": "2026-01-02T03:04:05Z", "body": "clone, #3"}))  # fmt: skip
 
     for edit in (close_first, comment_second):
         assert _clone_edit_push(project, tmp_path, edit).returncode == 0
@@ -103,6 +104,7 @@ def test_incremental_syncs_after_pushes_equal_a_full_rebuild(project, tmp_path):
     reset(rebuilt)
     sync_all(rebuilt, project.repositories)
     assert dump(rebuilt) == incremental
+    assert len(incremental["mentions"]) == 2  # the web comment and the push
     closed = [r for r in incremental["tickets"] if '"Closed"' in r]
     assert len(closed) == 1 and len(incremental["comments"]) == 2
 
@@ -127,7 +129,7 @@ def test_sync_skips_a_bad_file_without_stopping(project):
     with TicketRepo(project.repositories / RELPATH) as tickets:
         good = tickets.create_ticket(ALICE, "Good")
         bad_uid = uuid.uuid4().hex
-        tickets.transact(lambda s: {f"{bad_uid}/ticket.json": b"{broken"}, ALICE,
+        tickets.transact(lambda s: {ticket_path(bad_uid): b"{broken"}, ALICE,
                          "written on disk")  # fmt: skip
     result = sync_repo(engine, project.repositories, RELPATH)
     assert set(result.changed) == {good["uid"], bad_uid}

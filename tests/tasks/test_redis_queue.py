@@ -14,6 +14,7 @@ import pytest
 
 from gitforge.index.db import engine_for
 from gitforge.index.queries import project, ticket
+from gitforge.store.documents import uid_folder
 from gitforge.tasks.projects import create_project
 from tests.conftest import git
 
@@ -65,8 +66,8 @@ def _push_a_ticket(config, tmp_path, env):
     repo = config.repositories / "tickets" / "foo.git"
     git("clone", "-q", str(repo), str(work))
     uid = uuid.uuid4().hex
-    (work / uid).mkdir()
-    (work / uid / "ticket.json").write_text(json.dumps({
+    (work / uid_folder(uid)).mkdir(parents=True)
+    (work / uid_folder(uid) / "ticket.json").write_text(json.dumps({
         "format": 1, "uid": uid, "number": 1, "title": "Via Redis", "body": "",
         "author": "admin", "created": "2026-12-04T12:00:00Z", "status": "Open",
         "close_reason": None, "tags": [], "private": False}))  # fmt: skip

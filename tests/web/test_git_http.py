@@ -24,9 +24,11 @@ from gitforge.index.db import engine_for
 from gitforge.index.sync import sync_repo
 from gitforge.store.documents import Identity
 from gitforge.store.tickets import TicketRepo
+from gitforge.tasks.forks import fork_project
 from gitforge.tasks.projects import create_project
 from gitforge.web.app import create_app
 from tests.conftest import git
+from tests.web.signin import session_cookie
 
 ADMIN = Identity("admin", "admin@example.org")
 UPLOAD = "service=git-upload-pack"
@@ -157,7 +159,7 @@ def test_clone_namespaced_project_checks_out(url, source, tmp_path):
 def test_clone_ticket_repo_has_tickets(url, tmp_path):
     target = tmp_path / "tickets"
     _clone(f"{url}/tickets/alpha.git", target)
-    found = list(target.glob("*/ticket.json"))
+    found = list(target.glob("*/*/ticket.json"))
     assert len(found) == 1
     assert "Clone me over HTTP" in found[0].read_text()
 
@@ -166,6 +168,21 @@ def test_clone_request_repo(url, tmp_path):
     target = tmp_path / "requests"
     _clone(f"{url}/requests/alpha.git", target)
     assert "Pull requests" in (target / "README.md").read_text()
+
+
+def test_clone_fork_and_its_ticket_repo(url, forge, source, tmp_path):
+    fork_project(forge, "alpha", "admin")
+
+    target = tmp_path / "fork.git"
+    _clone(f"{url}/forks/admin/alpha.git", target, "--bare")
+
+    assert _refs(target) == _refs(source)
+    tickets = tmp_path / "fork-tickets"
+    _clone(f"{url}/tickets/forks/admin/alpha.git", tickets)
+    assert (tickets / "numbers.json").is_file()
+    assert not list(tickets.glob("*/*/ticket.json"))  # alpha's ticket stays there
+    # A fork nobody made stays absent.
+    assert _get(url, f"/forks/admin/ns/beta.git/info/refs?{UPLOAD}").status == 404
 
 
 def test_fetch_gets_new_commits_and_tags(url, forge, source, tmp_path):
@@ -326,13 +343,12 @@ def test_ticket_repo_with_private_ticket_clones_for_committer(
     url, forge, forge_app, tmp_path
 ):
     _add_ticket(forge, "alpha", "Security hole", private=True)
-    signer = forge_app.session_interface.get_signing_serializer(forge_app)
-    cookie = f"Cookie: session={signer.dumps({'user': 'admin'})}"
+    cookie = f"Cookie: {session_cookie(forge_app, 'admin')}"
 
     target = tmp_path / "tickets"
     _clone(f"{url}/tickets/alpha.git", target, settings=[f"http.extraHeader={cookie}"])
 
-    titles = [path.read_text() for path in target.glob("*/ticket.json")]
+    titles = [path.read_text() for path in target.glob("*/*/ticket.json")]
     assert len(titles) == 2
     assert any("Security hole" in title for title in titles)
 

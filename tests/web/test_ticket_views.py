@@ -226,7 +226,7 @@ def test_new_ticket_form_commits_to_git_and_lists_it(people, login):
 
     with tickets_repo(people) as repo:
         snapshot = repo.snapshot()
-        (uid,) = [n for n in snapshot.listdir() if len(n) == 32]
+        (uid,) = snapshot.uids()
         stored = json.loads(snapshot.read_bytes(ticket_path(uid)))
         assert repo.tip().author.name == "Alice"
     assert stored["title"] == "Login page 500"
@@ -446,7 +446,7 @@ def test_private_ticket_is_absent_for_others(people, app, login):
 
 def _tickets_in(repo: TicketRepo) -> list[dict]:
     snapshot = repo.snapshot()
-    names = [n for n in snapshot.listdir() if len(n) == 32]
+    names = snapshot.uids()
     return [snapshot.read(ticket_path(uid)) for uid in names]
 
 
@@ -496,3 +496,17 @@ def test_namespaced_project_routes(people, login):
     assert numbers_on(alice.get("/foo/issues").text) == []
     with tickets_repo(people, "ns/bar") as repo:
         assert [t["title"] for t in _tickets_in(repo)] == ["In a namespace"]
+
+
+def test_ticket_lists_what_mentions_it_but_not_hidden_tickets(people, client, login):
+    target = make_ticket(people, title="Target")
+    make_ticket(people, title="Public", body="Related to #1.")
+    make_ticket(people, author=BOB, title="Secret", body="see #1", private=True)
+    make_ticket(people, title="Entity", body="&#1; and page#1 are no mentions")
+    page = client.get("/foo/issue/1").get_data(as_text=True)
+    assert target["number"] == 1
+    assert "Mentioned in" in page
+    assert 'href="/foo/issue/2">ticket #2' in page
+    assert "ticket #3" not in page  # private: bob and the committers only
+    assert "ticket #4" not in page
+    assert "ticket #3" in login("bob").get("/foo/issue/1").get_data(as_text=True)

@@ -1,0 +1,125 @@
+"""The JSON API, version 0, at Pagure's paths (`/api/0/...`).
+
+Requests authenticate with `Authorization: token <TOKEN>`; tokens live in
+the site repo (gitforge.store.tokens). No cookie is read here, so the API
+needs no CSRF token. Errors are JSON: {"error": ..., "error_code": ...}.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from gitforge.index import queries, request_queries
+from gitforge.index.sync import sync_repo
+from gitforge.policy import Action, Viewer, may
+from gitforge.store.documents import Identity
+from gitforge.store.errors import FormatError
+from gitforge.store.formats import FLAG_STATUSES
+from gitforge.store.layout import RepoKind, repo_relpath
+from gitforge.store.requests import RequestRepo
+from gitforge.store.site import SiteRepo
+from gitforge.store.tokens import check_token
+from gitforge.web.context import ProjectContext, project_route, site
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("api", __name__, url_prefix="/api/0")
+
+
+class ApiError(HTTPException):
+    def __init__(self, code: int, error_code: str, message: str, **details):
+        super().__init__(message)
+        self.code, self.error_code, self.details = code, error_code, details
+
+
+@blueprint.errorhandler(HTTPException)
+def _json_error(err: HTTPException):
+    code = getattr(err, "error_code", err.name.upper().replace(" ", "_"))
+    body = {"error": err.description, "error_code": code}
+    body.update(getattr(err, "details", {}))
+    return jsonify(body), err.code
+
+
+@project_route(blueprint, "/pull-request/<int:number>/flag", methods=["POST"])
+def flag_pull_request(project: ProjectContext, number: int):
+    """Create or update a CI flag: name (Pagure: username), status, percent,
+    comment, url; form fields or a JSON object."""
+    token = _token_for(project, "pull_request_flag")
+    row = request_queries.request(site().engine, project.row, number)
+    if row is None:
+        raise ApiError(404, "ENOREQ", "Pull request not found")
+    fields = _flag_fields(request.get_json(silent=True) or request.form)
+    author = _identity(token["user"])
+    relpath = repo_relpath(RepoKind.REQUESTS, project.fullname)
+    with RequestRepo(site().config.repositories / relpath) as requests:
+        before = {flag["name"] for flag in requests.flags(row.uid)
+                  if flag["username"] == author.username}  # fmt: skip
+        try:
+            flag = requests.set_flag(row.uid, author, **fields)
+        except FormatError as err:
+            errors = {err.field or "flag": [err.problem]}
+            raise ApiError(
+                400, "EINVALIDREQ", "Invalid input submitted", errors=errors
+            ) from None
+    sync_repo(site().engine, site().config.repositories, relpath)
+    updated = fields["name"] in before
+    log.info("flag %s on %s#%d by %s: %s", fields["name"], project.fullname,
+             number, author.username, fields["status"])  # fmt: skip
+    return jsonify(
+        {
+            "flag": {key: value for key, value in flag.items() if key != "format"},
+            "message": "Flag updated" if updated else "Flag added",
+            "uid": flag["uid"],
+        }
+    ), (200 if updated else 201)
+
+
+def _flag_fields(data) -> dict:
+    name = (data.get("name") or data.get("username") or "").strip()
+    status = (data.get("status") or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = ["This field is required."]
+    if status not in FLAG_STATUSES:
+        errors["status"] = [f"Use one of {', '.join(FLAG_STATUSES)}."]
+    percent = data.get("percent")
+    if percent in ("", None):
+        percent = None
+    else:
+        try:
+            percent = int(percent)
+        except (TypeError, ValueError):
+            errors["percent"] = ["Must be a whole number from 0 to 100."]
+    if errors:
+        raise ApiError(400, "EINVALIDREQ", "Invalid input submitted", errors=errors)
+    url = (data.get("url") or "").strip() or None
+    comment = (data.get("comment") or "").strip()
+    return dict(name=name, status=status, percent=percent, comment=comment, url=url)
+
+
+def _token_for(project: ProjectContext, acl: str) -> dict:
+    """The token of this request, if it grants `acl` on `project` to a user
+    the policy lets do it; 401 otherwise."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "token":
+        raise ApiError(401, "EINVALIDTOK", "Missing or invalid token")
+    with SiteRepo.open(site().config.repositories) as site_repo:
+        token = check_token(site_repo.snapshot(), value.strip())
+    if token is None or acl not in token["acls"]:
+        raise ApiError(401, "EINVALIDTOK", "Missing or invalid token")
+    if token["project"] not in (None, project.fullname):
+        raise ApiError(401, "EINVALIDTOK", "The token is for another project")
+    user = queries.user(site().engine, token["user"])
+    viewer = Viewer(user.name, admin=user.admin) if user else None
+    if not may(viewer, Action.FLAG_PULL_REQUEST, project.facts):
+        raise ApiError(401, "EINVALIDTOK", f"{token['user']} may not flag here")
+    return token
+
+
+def _identity(name: str) -> Identity:
+    user = queries.user(site().engine, name)
+    if user is None:
+        abort(401)
+    return Identity(user.name, user.email)
