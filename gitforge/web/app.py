@@ -19,6 +19,7 @@ from gitforge.store.errors import (
 )
 from gitforge.web import context
 from gitforge.web.markup import render_markdown
+from gitforge.web.references import markdown_in
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ def _register_template_helpers(app: Flask) -> None:
         site_name=app.extensions["gitforge"].config.get("site_name"),
     )
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["markdown_in"] = markdown_in
 
 
 def project_url(endpoint: str, fullname: str, **kwargs) -> str:

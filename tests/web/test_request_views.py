@@ -180,3 +180,20 @@ def test_tickets_and_pull_requests_link_each_other(code, client):
     ticket_tests.make_ticket(config, title="Follow-up", body="After #2.")
     request_page = client.get("/foo/pull-request/2").text
     assert 'href="/foo/issue/3">ticket #3' in request_page
+
+
+def test_hash_numbers_link_to_tickets_and_pull_requests(code, client):
+    config, work = code
+    ticket_tests.make_ticket(config, title="Crash")
+    _branch_with(config, work, "fix", "fix.txt", "x\n", "Repair")
+    open_request(config, "fix", ALICE, "Repair", "Fixes #1, not #99; `#1` in code")
+    ticket_tests.make_ticket(config, title="Next", body="After #2 and [#1](/x).")
+    request_page = client.get("/foo/pull-request/2").text
+    assert '<a class="reference" href="/foo/issue/1">#1</a>, not #99' in request_page
+    assert "<code>#1</code>" in request_page  # code stays code
+    ticket_page = client.get("/foo/issue/3").text
+    assert '<a class="reference" href="/foo/pull-request/2">#2</a>' in ticket_page
+    assert (
+        'href="/x"' in ticket_page
+        and 'reference" href="/foo/issue/1"' not in ticket_page
+    )
