@@ -27,6 +27,7 @@ class Action(Enum):
     EDIT_PULL_REQUEST = "edit a pull request"  # title, description, close, reopen
     MERGE_PULL_REQUEST = "merge a pull request"
     FLAG_PULL_REQUEST = "flag a pull request"  # CI results
+    CHANGE_SETTINGS = "change the project's settings"
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ _MEMBER_ACTIONS = frozenset(
 )  # fmt: skip
 _COMMITTER_ACTIONS = frozenset(
     {Action.PUSH_CODE, Action.TRIAGE_TICKET, Action.MERGE_PULL_REQUEST,
-     Action.FLAG_PULL_REQUEST}
+     Action.FLAG_PULL_REQUEST, Action.CHANGE_SETTINGS}
 )  # fmt: skip
 
 

@@ -50,6 +50,8 @@ CASES = [
     (OWNER, Action.EDIT_PULL_REQUEST, None, True),
     (OWNER, Action.MERGE_PULL_REQUEST, None, True),
     (ADMIN, Action.FLAG_PULL_REQUEST, None, True),
+    (STRANGER, Action.CHANGE_SETTINGS, None, False),
+    (OWNER, Action.CHANGE_SETTINGS, None, True),
 ]
 
 

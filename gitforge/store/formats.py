@@ -213,6 +213,22 @@ def _signature_problem(value: str) -> str | None:
 _STR, _INT, _BOOL, _LIST, _DICT = (str,), (int,), (bool,), (list,), (dict,)
 _NONE = type(None)
 
+# A project's settings: name -> the values it may take.
+PROJECT_SETTINGS = {
+    "merge_policy": ("ffwd-or-merge", "always-merge", "ffwd-only"),
+}
+
+
+def _settings(value: object) -> str | None:
+    for name, setting in value.items():
+        allowed = PROJECT_SETTINGS.get(name)
+        if allowed is None:
+            return f"{name!r} is not a known setting"
+        if setting not in allowed:
+            return f"{name!r} must be one of {', '.join(allowed)}"
+    return None
+
+
 SPECS: dict[str, dict[str, Field]] = {
     "user": {
         "name": Field(_STR, check=_username),
@@ -228,7 +244,7 @@ SPECS: dict[str, dict[str, Field]] = {
         "description": Field(_STR),
         "owner": Field(_STR, check=_username),
         "created": Field(_STR, check=_timestamp),
-        "settings": Field(_DICT),
+        "settings": Field(_DICT, check=_settings),
         # The full name of the project this one is a fork of; null (or, in
         # documents older than forks, absent) for a project that is no fork.
         "parent": Field((str, _NONE), required=False, check=_source_repo),

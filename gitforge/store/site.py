@@ -141,6 +141,25 @@ class SiteRepo(DocumentRepo):
         self.transact(change, actor, f"Add {what}")
         return doc
 
+    def change_settings(
+        self, fullname: str, settings: dict, actor: Identity = SYSTEM
+    ) -> dict:
+        """Set some of a project's settings (see formats.PROJECT_SETTINGS)."""
+        path = project_path(fullname)
+        result: dict = {}
+
+        def change(snapshot: Snapshot) -> dict:
+            project = snapshot.read(path)
+            if project is None:
+                raise NotFound("project", fullname)
+            result.clear()
+            result.update(project, settings={**project["settings"], **settings})
+            formats.check("project", path, result)
+            return {path: result}
+
+        self.transact(change, actor, f"Change the settings of {fullname}")
+        return dict(result)
+
     def users(self) -> list[dict]:
         snapshot = self.snapshot()
         return [

@@ -8,6 +8,7 @@ from gitforge.config import Config
 from gitforge.hooks.install import install_hooks
 from gitforge.index.db import engine_for
 from gitforge.index.sync import sync_repo
+from gitforge.store.documents import Identity
 from gitforge.store.layout import SITE_REPO
 from gitforge.store.site import NewUser, SiteRepo
 
@@ -27,6 +28,17 @@ def init_site(config: Config, admin: NewUser) -> None:
         site.add_user(admin)
     sync_repo(engine_for(config), config.repositories, SITE_REPO)
     log.info("site created in %s with admin %s", config.home, admin.name)
+
+
+def change_project_settings(
+    config: Config, fullname: str, settings: dict, actor: Identity
+) -> dict:
+    with SiteRepo.open(config.repositories) as site:
+        doc = site.change_settings(fullname, settings, actor)
+    sync_repo(engine_for(config), config.repositories, SITE_REPO)
+    log.info("%s changed the settings of %s: %s", actor.username, fullname,
+             settings)  # fmt: skip
+    return doc
 
 
 def add_user(config: Config, new: NewUser) -> dict:

@@ -62,13 +62,15 @@ def _register_blueprints(app: Flask) -> None:
         compare_views,
         git_http,
         home,
+        project_settings,
         request_forms,
         request_views,
         ticket_views,
     )
 
     for module in (git_http, api, accounts, home, code_views, ticket_views,
-                   request_views, request_forms, compare_views):  # fmt: skip
+                   request_views, request_forms, compare_views,
+                   project_settings):  # fmt: skip
         app.register_blueprint(module.blueprint)
 
 

@@ -134,6 +134,10 @@ class ProjectContext:
     def may(self, action: Action, **kwargs) -> bool:
         return may(viewer(), action, self.facts, **kwargs)
 
+    @property
+    def may_change_settings(self) -> bool:  # for the project's tabs
+        return self.may(Action.CHANGE_SETTINGS)
+
 
 def load_project(fullname: str) -> ProjectContext:
     """The project by full name, or 404 when it is absent or not readable."""
