@@ -45,7 +45,8 @@ def _post_receive(home: str, relpath: str, updates: list[list[str]]) -> int:
     if code_repo is None:
         from gitforge.tasks.sync import load_json
 
-        load_json(home, relpath)
+        main = [old for old, _new, ref in updates if ref == "refs/heads/main"]
+        load_json(home, relpath, main[0] if main else None)
         return 0
     from gitforge.tasks.pull_requests import code_pushed
 

@@ -48,7 +48,7 @@ class TicketChanges:
                     continue
                 path = delta.new_file.path
                 number = self.check_file(old, new, path)
-                if number is not None:
+                if number is not None:  # a new ticket that names its number
                     added_tickets[path] = number
             except FormatError as err:
                 problems.append(str(err))
@@ -68,6 +68,7 @@ class TicketChanges:
                 raise FormatError(path, "uid", "must equal the ticket's folder name")
             before = self._check_identity(old, path, "ticket", ticket)
             self._check_assignee(path, ticket, before)
+            # A new ticket may come without a number: the server gives it one.
             return ticket["number"] if before is None else None
         if match := _COMMENT_FILE.fullmatch(path):
             comment = formats.check("comment", path, read_document(new, path))

@@ -76,6 +76,11 @@ def _read_ticket(snapshot: Snapshot, uid: str) -> tuple[dict, list[dict]] | None
     ticket = read_valid(snapshot, "ticket", ticket_path(uid))
     if ticket is None:
         return None
+    if ticket["number"] is None:
+        # Made offline and pushed: the load-JSON task numbers it in a commit
+        # of its own, and the sync of that commit loads it.
+        log.info("sync: ticket %s waits for its number", uid)
+        return None
     try:
         notes = read_comments(snapshot, uid)
     except FormatError as err:

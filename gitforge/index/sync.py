@@ -72,6 +72,14 @@ def _sync_once(engine: Engine, repositories: Path, relpath: str) -> SyncResult:
     return result
 
 
+def recorded_commit(engine: Engine, relpath: str) -> str | None:
+    """The commit of `relpath` the index loaded last, if any."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(repo_state.c.commit).where(repo_state.c.repo == relpath)
+        ).scalar()
+
+
 def sync_all(
     engine: Engine,
     repositories: Path,

@@ -251,7 +251,8 @@ SPECS: dict[str, dict[str, Field]] = {
     },
     "ticket": {
         "uid": Field(_STR, check=_uid),
-        "number": Field(_INT, check=_positive),
+        # null until the server numbers a ticket made offline
+        "number": Field((int, _NONE), check=_positive),
         "title": Field(_STR, check=_title),
         "body": Field(_STR, check=_text),
         "author": Field(_STR, check=_username),

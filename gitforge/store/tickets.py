@@ -17,8 +17,11 @@ import threading
 import time
 from pathlib import Path
 
+import pygit2
+
 from gitforge.store import formats
 from gitforge.store.documents import (
+    SYSTEM,
     DocumentRepo,
     Identity,
     Snapshot,
@@ -183,6 +186,31 @@ class TicketRepo(DocumentRepo):
         self.transact(change, actor, f"Take number for {purpose}")
         return taken[0]
 
+    def number_new_tickets(self, since: str | None = None) -> list[tuple[str, int]]:
+        """Give the next free numbers to tickets that arrived without one
+        (made offline and pushed), oldest first, in one commit of the
+        server's own. `since` is a commit whose tickets all had numbers:
+        only tickets changed after it are looked at (None: all of them).
+        Returns (uid, number) pairs."""
+        given: list[tuple[str, int]] = []
+
+        def change(snapshot: Snapshot) -> dict:
+            waiting = sorted(_unnumbered(snapshot, since),
+                             key=lambda t: (t["created"], t["uid"]))  # fmt: skip
+            given.clear()
+            changes: dict = {}
+            numbers = snapshot.read(NUMBERS_FILE)
+            for ticket in waiting:
+                number, numbers = next_number(numbers)
+                changes[ticket_path(ticket["uid"])] = {**ticket, "number": number}
+                given.append((ticket["uid"], number))
+            if changes:
+                changes[NUMBERS_FILE] = numbers
+            return changes
+
+        self.transact(change, SYSTEM, "Number the tickets made offline")
+        return list(given)
+
     def _edit(self, uid: str, actor: Identity, changes: dict, message: str) -> dict:
         result: dict = {}
 
@@ -203,9 +231,40 @@ class TicketRepo(DocumentRepo):
 
 def take_number(snapshot: Snapshot) -> tuple[int, dict]:
     """The next number of the shared sequence and the updated counter."""
-    numbers = snapshot.read(NUMBERS_FILE) or {"format": formats.FORMAT_VERSION}
+    return next_number(snapshot.read(NUMBERS_FILE))
+
+
+def next_number(numbers: dict | None) -> tuple[int, dict]:
+    """The number `numbers.json` gives next, and the file moved on by one."""
+    numbers = numbers or {"format": formats.FORMAT_VERSION}
     number = int(numbers.get("next", 1))
     return number, {**numbers, "next": number + 1}
+
+
+def _unnumbered(snapshot: Snapshot, since: str | None) -> list[dict]:
+    """Tickets without a number among those changed after `since`."""
+    repo = snapshot.repo
+    if snapshot.tree is None:
+        return []
+    try:
+        old_tree = repo[since].peel(pygit2.Commit).tree if since else None
+    except (KeyError, ValueError):
+        old_tree = None  # history rewritten on disk: look at everything
+    if old_tree is None:
+        paths = [ticket_path(uid) for uid in snapshot.uids()]
+    else:
+        deltas = old_tree.diff_to_tree(snapshot.tree).deltas
+        paths = [d.new_file.path for d in deltas
+                 if d.new_file.path.endswith("/ticket.json")]  # fmt: skip
+    waiting = []
+    for path in paths:
+        try:
+            ticket = snapshot.read(path)
+        except FormatError:
+            continue  # not ours to fix here; sync reports broken files
+        if ticket is not None and ticket.get("number", 0) is None:
+            waiting.append(ticket)
+    return waiting
 
 
 def read_comments(snapshot: Snapshot, uid: str, kind: str = "comment") -> list[dict]:

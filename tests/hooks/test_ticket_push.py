@@ -295,3 +295,41 @@ def test_oversized_files_are_refused(config, clone):
     assert "huge.bin: is 20000001 bytes; at most 20000000" in pushed.stderr
     assert "bytes; at most 1000000 are allowed" in pushed.stderr
     assert _state(config) == before
+
+
+def test_tickets_made_offline_get_their_numbers_from_the_server(config, clone):
+    from gitforge.tasks.sync import load_json
+
+    work, _ticket = clone
+    old = git("rev-parse", "HEAD", cwd=work).stdout.strip()
+    first = _write_ticket(work, None, title="Offline one",
+                          created="2026-01-01T00:00:01Z")  # fmt: skip
+    second = _write_ticket(work, None, title="Offline two",
+                           created="2026-01-01T00:00:02Z")  # fmt: skip
+    pushed = _push(work)
+    assert pushed.returncode == 0, pushed.stderr
+    # A web write between the push and its load takes number 2 first.
+    with TicketRepo(config.repositories / RELPATH) as tickets:
+        web = tickets.create_ticket(ADMIN, "From the web")
+    load_json.call_local(str(config.home), RELPATH, old)
+    with TicketRepo(config.repositories / RELPATH) as tickets:
+        numbers = [tickets.ticket(uid)["number"] for uid in (first, second)]
+        assert tickets.tip().message == "Number the tickets made offline"
+        assert tickets.read("numbers.json")["next"] == 5
+    assert (web["number"], numbers) == (2, [3, 4])
+    listed = dump(engine_for(config))["tickets"]
+    assert sum('"Offline' in row for row in listed) == 2
+    git("pull", "-q", "origin", "main", cwd=work)  # the user sees the numbers
+    path = work / uid_folder(first) / "ticket.json"
+    assert json.loads(path.read_text())["number"] == 3
+
+
+def test_a_ticket_waiting_for_its_number_cannot_be_numbered_by_a_push(config, clone):
+    work, _ticket = clone
+    uid = _write_ticket(work, None)
+    assert _push(work).returncode == 0
+    path = work / uid_folder(uid) / "ticket.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "number": 2}))
+    _set_next(work, 3)
+    pushed = _push(work)
+    assert "a ticket's number never changes" in pushed.stderr
