@@ -10,10 +10,11 @@ people named (authors and assignees must have accounts).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pygit2
 
+from gitforge.hooks.pusher import Pusher
+from gitforge.policy import Action
 from gitforge.store import formats
 from gitforge.store.documents import Snapshot, parse_json
 from gitforge.store.errors import FormatError
@@ -30,11 +31,19 @@ _FIXED_FIELDS = {
 }
 
 
-class TicketChanges:
-    """The content check of a ticket repo push (see gitforge.hooks.validate)."""
+# Who may change which ticket fields, as on the web: the ticket's author and
+# the committers edit it, only committers triage it.
+_EDITED = ("title", "body", "status", "close_reason", "private")
+_TRIAGED = ("tags", "assignee", "priority", "milestone")
 
-    def __init__(self, known_user: Callable[[str], bool]):
-        self.known_user = known_user
+
+class TicketChanges:
+    """The content check of a ticket repo push (see gitforge.hooks.validate):
+    formats, identities, numbers, and what the access policy lets the
+    pusher change."""
+
+    def __init__(self, pusher: Pusher):
+        self.pusher = pusher
 
     def __call__(
         self, old: Snapshot, new: Snapshot, deltas: list[pygit2.DiffDelta]
@@ -67,6 +76,7 @@ class TicketChanges:
             if ticket["uid"] != match["uid"]:
                 raise FormatError(path, "uid", "must equal the ticket's folder name")
             before = self._check_identity(old, path, "ticket", ticket)
+            self._check_ticket_rights(path, ticket, before)
             self._check_assignee(path, ticket, before)
             # A new ticket may come without a number: the server gives it one.
             return ticket["number"] if before is None else None
@@ -74,9 +84,11 @@ class TicketChanges:
             comment = formats.check("comment", path, read_document(new, path))
             if comment["uid"] != match["cuid"]:
                 raise FormatError(path, "uid", "must equal the file's name")
-            if not new.exists(ticket_path(match["uid"])):
+            ticket = new.read(ticket_path(match["uid"]))
+            if ticket is None:
                 raise FormatError(path, None, "comments a ticket that does not exist")
-            self._check_identity(old, path, "comment", comment)
+            before = self._check_identity(old, path, "comment", comment)
+            self._check_comment_rights(path, ticket, comment, before)
             return None
         raise FormatError(
             path,
@@ -88,12 +100,17 @@ class TicketChanges:
     def _check_identity(
         self, old: Snapshot, path: str, kind: str, doc: dict
     ) -> dict | None:
-        """Compare with the stored version; a new document needs a known
-        author. Returns the stored version, if any."""
+        """Compare with the stored version; a new document is written by the
+        pusher. Returns the stored version, if any."""
         data = old.read_bytes(path)
         if data is None:
-            if not self.known_user(doc["author"]):
-                raise FormatError(path, "author", f"no user is named {doc['author']!r}")
+            if doc["author"] != self.pusher.name:
+                raise FormatError(
+                    path,
+                    "author",
+                    f"is {doc['author']!r}, but this push is by "
+                    f"{self.pusher.name!r}: add tickets and comments as yourself",
+                )
             return None
         before = parse_json(path, data)
         for field in _FIXED_FIELDS[kind]:
@@ -101,10 +118,44 @@ class TicketChanges:
                 raise FormatError(path, field, f"a {kind}'s {field} never changes")
         return before
 
+    def _check_ticket_rights(self, path: str, ticket: dict, before: dict | None):
+        if before is None:
+            if not self.pusher.may(Action.CREATE_TICKET):
+                raise FormatError(
+                    path, None, f"{self.pusher.name} may not open tickets"
+                )
+            return
+        changed = [f for f in _EDITED + _TRIAGED if before.get(f) != ticket.get(f)]
+        for field in changed:
+            action = Action.EDIT_TICKET if field in _EDITED else Action.TRIAGE_TICKET
+            if not self.pusher.may(action, before):
+                who = "its author and" if field in _EDITED else "only"
+                raise FormatError(
+                    path,
+                    field,
+                    f"{self.pusher.name} may not change it: {who} the project's "
+                    "committers may",
+                )
+
+    def _check_comment_rights(
+        self, path: str, ticket: dict, comment: dict, before: dict | None
+    ) -> None:
+        if before is None:
+            allowed = self.pusher.may(Action.COMMENT_TICKET, ticket)
+            what = "comment on this ticket"
+        else:  # the same content in another layout is no edit
+            author = before["author"]
+            allowed = before == comment or self.pusher.may(
+                Action.EDIT_COMMENT, ticket, comment_author=author
+            )
+            what = f"edit {author}'s comment"
+        if not allowed:
+            raise FormatError(path, None, f"{self.pusher.name} may not {what}")
+
     def _check_assignee(self, path: str, ticket: dict, before: dict | None) -> None:
         assignee = ticket.get("assignee")
         unchanged = before is not None and before.get("assignee") == assignee
-        if assignee is None or unchanged or self.known_user(assignee):
+        if assignee is None or unchanged or self.pusher.knows(assignee):
             return
         raise FormatError(path, "assignee", f"no user is named {assignee!r}")
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pygit2
 
+from gitforge.hooks.pusher import UnknownPusher, pusher_for
 from gitforge.store import formats
 from gitforge.store.documents import DEFAULT_BRANCH, Snapshot
 from gitforge.store.layout import SITE_REPO, RepoKind, parse_relpath
-from gitforge.store.site import SiteRepo, user_path
 
 ZERO = "0" * 40
 MAIN_REF = f"refs/heads/{DEFAULT_BRANCH}"
@@ -42,25 +42,26 @@ def content_check_for(repositories: Path, relpath: str) -> ContentCheck | None:
         return site_checks.check_change
     parsed = parse_relpath(relpath)
     if parsed is not None and parsed[0] is RepoKind.TICKETS:
-        return ticket_checks.TicketChanges(_user_lookup(repositories))
+        try:
+            pusher = pusher_for(repositories, parsed[1])
+        except UnknownPusher as err:
+            return _refuse_all(str(err))
+        return ticket_checks.TicketChanges(pusher)
     if parsed is not None and parsed[0] is RepoKind.REQUESTS:
         return _refuse_any_change
     return None
 
 
-def _refuse_any_change(old, new, deltas) -> list[str]:
-    # Not yet: offline editing of pull requests; the request repo is
-    # written by gitforge alone, and pushes to it are refused whole.
-    return [
-        "the request repo is written by gitforge only; open and discuss "
-        "pull requests on the web or through the API"
-    ]
+def _refuse_all(reason: str) -> ContentCheck:
+    return lambda _old, _new, _deltas: [reason]
 
 
-def _user_lookup(repositories: Path) -> Callable[[str], bool]:
-    site_repo = SiteRepo.open(repositories)
-    users = site_repo.snapshot()
-    return lambda name: users.exists(user_path(name))
+# Not yet: offline editing of pull requests; the request repo is written by
+# gitforge alone, and pushes to it are refused whole.
+_refuse_any_change = _refuse_all(
+    "the request repo is written by gitforge only; open and discuss "
+    "pull requests on the web or through the API"
+)
 
 
 def refusals(

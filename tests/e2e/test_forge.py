@@ -106,8 +106,11 @@ def test_import_register_ticket_clone_push(forge, browser, tmp_path):
     )
     git("add", "-A", cwd=work)
     git("commit", "-qm", "Close #1 offline", cwd=work)
+    # A push by path is attributed to GITFORGE_USER (HTTP and ssh pushes
+    # will name the authenticated user there).
     pushed = git("push", str(forge.home / "repositories" / "tickets" / "demo.git"),
-                 "main", cwd=work, check=False)  # fmt: skip
+                 "main", cwd=work, check=False,
+                 env={"GITFORGE_USER": "carol"})  # fmt: skip
     assert pushed.returncode == 0, pushed.stderr
 
     def shows_push():

@@ -186,12 +186,13 @@ def _set_next(work, number):
     (work / "numbers.json").write_text(json.dumps({"format": 1, "next": number}))
 
 
-def test_comment_by_an_unknown_author_is_refused(config, clone):
+def test_comment_by_someone_else_than_the_pusher_is_refused(config, clone):
     work, ticket = clone
     before = _state(config)
     path = _write_comment(work, ticket, author="ghost")
     pushed = _push(work)
-    assert f"{path.name}: field 'author': no user is named 'ghost'" in pushed.stderr
+    expected = "field 'author': is 'ghost', but this push is by 'admin'"
+    assert f"{path.name}: {expected}" in pushed.stderr
     assert _state(config) == before
 
 
@@ -333,3 +334,63 @@ def test_a_ticket_waiting_for_its_number_cannot_be_numbered_by_a_push(config, cl
     _set_next(work, 3)
     pushed = _push(work)
     assert "a ticket's number never changes" in pushed.stderr
+
+
+def _push_as(work, user, message="edit"):
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", message, cwd=work)
+    return git("push", "origin", "main", cwd=work, check=False,
+               env={"GITFORGE_USER": user})  # fmt: skip
+
+
+@pytest.fixture
+def alice(config):
+    from gitforge.store.site import NewUser
+    from gitforge.tasks.site import add_user
+
+    add_user(config, NewUser("alice", "alice@example.org", "Alice"))
+    return "alice"
+
+
+def test_the_pusher_comments_as_themselves(config, clone, alice):
+    work, ticket = clone
+    _write_comment(work, ticket, author="alice")
+    pushed = _push_as(work, "alice")
+    assert pushed.returncode == 0, pushed.stderr
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (dict(title="Mine now"), "field 'title': alice may not change it"),
+        (dict(tags=["wontfix"]), "field 'tags': alice may not change it: only"),
+        (dict(status="Closed", close_reason="no"), "field 'status': alice may not"),
+    ],
+)
+def test_the_access_policy_holds_for_pushes(config, clone, alice, change, expected):
+    work, ticket = clone  # opened by admin; alice is no committer
+    before = _state(config)
+    _edit_ticket(work, ticket, **change)
+    pushed = _push_as(work, "alice")
+    assert expected in pushed.stderr
+    assert _state(config) == before
+
+
+def test_only_its_author_edits_a_comment(config, clone, alice):
+    work, ticket = clone
+    path = _write_comment(work, ticket, author="admin")
+    assert _push(work).returncode == 0
+    before = _state(config)
+    path.write_text(path.read_text().replace('"hi"', '"changed by alice"'))
+    pushed = _push_as(work, "alice")
+    assert "alice may not edit admin's comment" in pushed.stderr
+    assert _state(config) == before
+
+
+def test_a_push_by_an_unknown_user_is_refused(config, clone):
+    work, ticket = clone
+    before = _state(config)
+    _edit_ticket(work, ticket, title="Who am I")
+    pushed = _push_as(work, "ghost")
+    assert "GITFORGE_USER names no account: 'ghost'" in pushed.stderr
+    assert _state(config) == before

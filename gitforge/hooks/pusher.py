@@ -1,0 +1,68 @@
+"""Who is pushing, and what the access policy lets them change.
+
+A push is attributed to the authenticated pusher: the git front ends (HTTP,
+ssh) name them in GITFORGE_USER. A push by path on the server itself (an
+administrator's shell, a test) is attributed to GITFORGE_USER when set, else
+to the site's first administrator.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitforge.policy import Action, ProjectFacts, TicketFacts, Viewer, may
+from gitforge.store.documents import Snapshot
+from gitforge.store.errors import NotFound
+from gitforge.store.site import SiteRepo, project_path, user_path
+
+
+class UnknownPusher(Exception):
+    """The push names no account to attribute it to."""
+
+
+@dataclass(frozen=True)
+class Pusher:
+    viewer: Viewer
+    project: ProjectFacts
+    site: Snapshot  # the site repo as the push found it
+
+    @property
+    def name(self) -> str:
+        return self.viewer.name
+
+    def knows(self, user: str) -> bool:
+        return self.site.exists(user_path(user))
+
+    def may(self, action: Action, ticket: dict | None = None, **kwargs) -> bool:
+        facts = TicketFacts(ticket["author"], ticket["private"]) if ticket else None
+        return may(self.viewer, action, self.project, ticket=facts, **kwargs)
+
+
+def pusher_for(repositories: Path, fullname: str) -> Pusher:
+    """The pusher of a push into project `fullname`'s repos."""
+    with SiteRepo.open(repositories) as site_repo:
+        site = site_repo.snapshot()
+    name = os.environ.get("GITFORGE_USER") or _first_admin(site)
+    user = site.read(user_path(name)) if name else None
+    if user is None:
+        raise UnknownPusher(
+            f"GITFORGE_USER names no account: {name!r}"
+            if name
+            else "the site has no administrator to attribute this push to"
+        )
+    project = site.read(project_path(fullname))
+    if project is None:
+        raise NotFound("project", fullname)
+    facts = ProjectFacts(fullname=fullname, owner=project["owner"])
+    return Pusher(Viewer(user["name"], admin=user["admin"]), facts, site)
+
+
+def _first_admin(site: Snapshot) -> str | None:
+    admins = []
+    for path, _data in site.walk("users"):
+        user = site.read(path)
+        if user and user.get("admin"):
+            admins.append((user["created"], user["name"]))
+    return min(admins)[1] if admins else None
