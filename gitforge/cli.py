@@ -326,3 +326,18 @@ def hooks_install(config: Config) -> None:
         f"Rewrote the hooks of {written} repositories "
         f"({stale} of them pointed at another interpreter or home)"
     )
+
+
+def _add_commands() -> None:
+    from gitforge.merge_driver_cli import merge_driver
+
+    main.add_command(merge_driver)
+
+
+_add_commands()
+
+
+from gitforge.offline_cli import requests, tickets  # noqa: E402  (offline commands)
+
+main.add_command(tickets)
+main.add_command(requests)

@@ -32,7 +32,7 @@ from gitforge.store.documents import (
     utc_now,
 )
 from gitforge.store.errors import FormatError, NotFound
-from gitforge.store.tickets import new_uid, read_comments
+from gitforge.store.tickets import MERGE_ATTRIBUTES, new_uid, read_comments
 
 REQUEST_STATUSES = formats.REQUEST_STATUSES
 EDITABLE_FIELDS = frozenset({"title", "description", "tags", "assignee"})
@@ -58,7 +58,9 @@ class RequestRepo(DocumentRepo):
     @classmethod
     def create(cls, path: Path) -> RequestRepo:
         init_document_repo(
-            path, {"README.md": _REQUESTS_README}, "Create the request repo"
+            path,
+            {"README.md": _REQUESTS_README, ".gitattributes": MERGE_ATTRIBUTES},
+            "Create the request repo",
         )
         return cls(path)
 

@@ -33,6 +33,9 @@ from gitforge.store.documents import (
 from gitforge.store.errors import FormatError, NotFound
 
 NUMBERS_FILE = "numbers.json"
+# Names gitforge's merge driver for the documents in a clone (see
+# gitforge.merge_driver; git uses it once `merge.gitforge.driver` is set).
+MERGE_ATTRIBUTES = b"*.json merge=gitforge\n"
 EDITABLE_FIELDS = frozenset(
     {"title", "body", "tags", "assignee", "priority", "milestone", "private"}
 )
@@ -71,7 +74,11 @@ class TicketRepo(DocumentRepo):
         numbers = {"format": formats.FORMAT_VERSION, "next": 1}
         init_document_repo(
             path,
-            {NUMBERS_FILE: numbers, "README.md": _TICKETS_README},
+            {
+                NUMBERS_FILE: numbers,
+                "README.md": _TICKETS_README,
+                ".gitattributes": MERGE_ATTRIBUTES,
+            },
             "Create the ticket repo",
         )
         return cls(path)
