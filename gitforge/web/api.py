@@ -17,7 +17,7 @@ from gitforge.index.sync import sync_repo
 from gitforge.policy import Action, Viewer, may
 from gitforge.store.documents import Identity
 from gitforge.store.errors import FormatError
-from gitforge.store.formats import FLAG_STATUSES
+from gitforge.store.formats import FLAG_STATUSES, MAX_NUMBER
 from gitforge.store.layout import RepoKind, repo_relpath
 from gitforge.store.requests import RequestRepo
 from gitforge.store.site import SiteRepo
@@ -47,10 +47,12 @@ def flag_pull_request(project: ProjectContext, number: int):
     """Create or update a CI flag: name (Pagure: username), status, percent,
     comment, url; form fields or a JSON object."""
     token = _token_for(project, "pull_request_flag")
-    row = request_queries.request(site().engine, project.row, number)
+    row = None
+    if number <= MAX_NUMBER:  # past it, the database could not even look
+        row = request_queries.request(site().engine, project.row, number)
     if row is None:
         raise ApiError(404, "ENOREQ", "Pull request not found")
-    fields = _flag_fields(request.get_json(silent=True) or request.form)
+    fields = _flag_fields(_flag_body())
     author = _identity(token["user"])
     relpath = repo_relpath(RepoKind.REQUESTS, project.fullname)
     with RequestRepo(site().config.repositories / relpath) as requests:
@@ -76,27 +78,57 @@ def flag_pull_request(project: ProjectContext, number: int):
     ), (200 if updated else 201)
 
 
-def _flag_fields(data) -> dict:
-    name = (data.get("name") or data.get("username") or "").strip()
-    status = (data.get("status") or "").strip()
-    errors = {}
-    if not name:
+def _flag_body() -> dict:
+    """The posted fields: a JSON object, or a form."""
+    if request.is_json:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ApiError(400, "EINVALIDREQ", "The body must be a JSON object")
+        return body
+    return request.form.to_dict()
+
+
+def _flag_fields(data: dict) -> dict:
+    """Check and clean the flag fields, naming each one that is wrong."""
+    errors: dict[str, list[str]] = {}
+    text = {key: _text_field(data, key, errors)
+            for key in ("name", "username", "status", "comment", "url")}  # fmt: skip
+    name = text["name"] or text["username"]
+    if not name and "name" not in errors and "username" not in errors:
         errors["name"] = ["This field is required."]
-    if status not in FLAG_STATUSES:
+    if "status" not in errors and text["status"] not in FLAG_STATUSES:
         errors["status"] = [f"Use one of {', '.join(FLAG_STATUSES)}."]
-    percent = data.get("percent")
-    if percent in ("", None):
-        percent = None
-    else:
-        try:
-            percent = int(percent)
-        except (TypeError, ValueError):
-            errors["percent"] = ["Must be a whole number from 0 to 100."]
+    percent = _percent(data.get("percent"), errors)
     if errors:
         raise ApiError(400, "EINVALIDREQ", "Invalid input submitted", errors=errors)
-    url = (data.get("url") or "").strip() or None
-    comment = (data.get("comment") or "").strip()
-    return dict(name=name, status=status, percent=percent, comment=comment, url=url)
+    return dict(name=name, status=text["status"], percent=percent,
+                comment=text["comment"], url=text["url"] or None)  # fmt: skip
+
+
+def _text_field(data: dict, key: str, errors: dict) -> str:
+    value = data.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors[key] = ["Must be a string."]
+        return ""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        errors[key] = ["Must be valid Unicode."]
+        return ""
+    return value.strip()
+
+
+def _percent(value, errors: dict) -> int | None:
+    if value is None or value == "":
+        return None
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    digits = isinstance(value, str) and value.strip().isdigit()
+    if not (whole or digits):
+        errors["percent"] = ["Must be a whole number from 0 to 100."]
+        return None
+    return int(value)
 
 
 def _token_for(project: ProjectContext, acl: str) -> dict:
