@@ -7,6 +7,8 @@ from urllib.parse import quote
 import pygit2
 
 from gitforge.config import Config
+from gitforge.store.errors import InvalidName
+from gitforge.store.merging import check_branch_name
 
 ZERO = "0" * 40
 
@@ -27,11 +29,21 @@ def pull_request_offers(
     site = (config.get("site_url") or "http://127.0.0.1:8080").rstrip("/")
     lines = []
     for branch in new_branches:
-        if branch == default or default is None:
+        if branch == default or default is None or not _proposable(branch):
             continue
         page = f"{_project_path(code_repo)}/diff/{quote(default)}..{quote(branch)}"
         lines += [f"Create a pull request for {branch}:", f"  {site}{page}"]
     return lines
+
+
+def _proposable(branch: str) -> bool:
+    """Whether the diff page would take the name (no offer that leads to an
+    error, and no odd name printed to the pusher's terminal)."""
+    try:
+        check_branch_name(branch)
+    except InvalidName:
+        return False
+    return branch.isprintable()
 
 
 def _project_path(code_repo: str) -> str:

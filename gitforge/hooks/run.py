@@ -33,7 +33,7 @@ def _pre_receive(
         return 0
     problems = refusals(repo_dir, check_content, updates)
     for problem in problems:
-        print(f"gitforge: {problem}", file=sys.stderr)
+        print(f"gitforge: {printable(problem)}", file=sys.stderr)
     if problems:
         print("gitforge: push refused; nothing was changed.", file=sys.stderr)
     return 1 if problems else 0
@@ -56,6 +56,12 @@ def _post_receive(home: str, relpath: str, updates: list[list[str]]) -> int:
         code_pushed(home, code_repo, moved)
     _offer_pull_requests(home, code_repo, updates)
     return 0
+
+
+def printable(text: str) -> str:
+    """`text` with control characters written as escapes: file and branch
+    names in messages must not drive the pusher's terminal."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _code_repo_name(relpath: str) -> str | None:

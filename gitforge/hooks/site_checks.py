@@ -123,3 +123,5 @@ def _check_project(old: Snapshot, new: Snapshot, path: str) -> None:
             raise FormatError(path, field, "never changes")
     if not new.exists(user_path(project["owner"])):
         raise FormatError(path, "owner", f"no user is named {project['owner']!r}")
+    if project.get("parent") and project["owner"] != before["owner"]:
+        raise FormatError(path, "owner", "a fork belongs to the user who made it")

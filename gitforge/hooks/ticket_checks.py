@@ -66,7 +66,13 @@ class TicketChanges:
     def check_file(self, old: Snapshot, new: Snapshot, path: str) -> int | None:
         """Raise FormatError if the file at `path` breaks the rules; return
         the number of a ticket that the push adds."""
-        if path in _FREE_FILES or _ATTACHMENT.fullmatch(path):
+        if path in _FREE_FILES:
+            return None
+        if match := _ATTACHMENT.fullmatch(path):
+            if not new.exists(ticket_path(match["uid"])):
+                raise FormatError(
+                    path, None, "attaches to a ticket that does not exist"
+                )
             return None
         if path == NUMBERS_FILE:
             formats.check("numbers", path, read_document(new, path))

@@ -64,6 +64,7 @@ MAX_PRIORITY = 9999
 MAX_LINE = 255  # titles, tags, milestones, close reasons
 MAX_TEXT = 65_536  # ticket bodies and comments
 MAX_TAGS = 100
+MAX_BRANCH_BYTES = 1013  # the longest ref name libgit2 reads, less refs/heads/
 # Bounds for files a push may bring: documents are read whole by hooks,
 # syncs and pages, so one of them must never be large.
 MAX_DOCUMENT_BYTES = 1_000_000
@@ -103,9 +104,13 @@ def _commit(value: object) -> str | None:
 def _branch(value: object) -> str | None:
     # The full rules of git check-ref-format apply where branches are used;
     # this keeps a document from naming something no command could take.
-    if not value or value.startswith("-") or len(value) > MAX_LINE:
-        return f"must be a branch name of 1 to {MAX_LINE} characters, not '-...'"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if not value:
+        return "must not be empty"
+    if value.startswith("-"):
+        return "must not start with '-'"
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_BRANCH_BYTES:
+        return f"must be at most {MAX_BRANCH_BYTES} bytes long"
+    if _has_control_characters(value):
         return "must not contain control characters"
     return None
 
@@ -169,7 +174,14 @@ def _tags(value: object) -> str | None:
 def _line(value: object) -> str | None:
     if "\n" in value or "\r" in value or len(value) > MAX_LINE:
         return f"must be one line of at most {MAX_LINE} characters"
+    if _has_control_characters(value.replace("\t", " ")):
+        # One-line texts end up in commit messages and terminals.
+        return "must not contain control characters"
     return None
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value)
 
 
 def _title(value: object) -> str | None:

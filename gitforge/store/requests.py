@@ -79,27 +79,10 @@ class RequestRepo(DocumentRepo):
     def open_request(self, author: Identity, number: int, **fields) -> dict:
         """Record a new pull request under `number` (taken from the ticket
         repo's sequence by the caller)."""
-        uid = new_uid()
-        doc = {
-            "format": formats.FORMAT_VERSION,
-            "uid": uid,
-            "number": number,
-            "author": author.username,
-            "created": utc_now(),
-            "status": "Open",
-            "closed_by": None,
-            "closed_at": None,
-            "merge_commit": None,
-            "merge_status": None,
-            "tags": [],
-            "assignee": None,
-            "description": "",
-            **fields,
-        }
-        formats.check("request", request_path(uid), doc)
+        doc = draft_request(author, number, **fields)
 
         def change(snapshot: Snapshot) -> dict:
-            return {request_path(uid): doc}
+            return {request_path(doc["uid"]): doc}
 
         self.transact(change, author, f"Open pull request #{number}: {doc['title']}")
         return doc
@@ -197,6 +180,29 @@ class RequestRepo(DocumentRepo):
     def _number_hint(self, uid: str) -> str:
         request = self.read(request_path(uid))
         return str(request["number"]) if request else uid
+
+
+def draft_request(author: Identity, number: int, **fields) -> dict:
+    """A new pull request document, checked; raises FormatError naming the
+    first bad field, so callers can check before they take a number."""
+    uid = new_uid()
+    doc = {
+        "format": formats.FORMAT_VERSION,
+        "uid": uid,
+        "number": number,
+        "author": author.username,
+        "created": utc_now(),
+        "status": "Open",
+        "closed_by": None,
+        "closed_at": None,
+        "merge_commit": None,
+        "merge_status": None,
+        "tags": [],
+        "assignee": None,
+        "description": "",
+        **fields,
+    }
+    return formats.check("request", request_path(uid), doc)
 
 
 def read_folder(snapshot: Snapshot, folder: str, kind: str) -> list[dict]:

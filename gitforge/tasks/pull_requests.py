@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import subprocess
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from gitforge.store import merging
 from gitforge.store.documents import SYSTEM, Identity, utc_now
 from gitforge.store.errors import NotFound, StoreError
 from gitforge.store.layout import RepoKind, repo_path, repo_relpath
-from gitforge.store.requests import RequestRepo
+from gitforge.store.requests import RequestRepo, draft_request
 from gitforge.store.tickets import TicketRepo
 from gitforge.tasks.queue import huey
 
@@ -79,21 +80,16 @@ def open_pull_request(
     target_tip = merging.branch_tip(target_repo, target_branch)
     if source.repo == fullname and source.name == target_branch:
         raise PullRequestError("a branch cannot be merged into itself")
+    fields = dict(title=title.strip(), description=description,
+                  source_repo=source.repo, source_branch=source.name,
+                  target_branch=target_branch, base=target_tip, head=head)  # fmt: skip
+    draft_request(author, 1, **fields)  # refuse bad fields before writing
     with TicketRepo(repo_path(config.repositories, RepoKind.TICKETS, fullname)) as t:
         number = t.take_number(author, "pull request")
     publish_head(config, target_repo, number, source)
+    fields["base"] = _merge_base(target_repo, target_tip, head)
     with _requests(config, fullname) as requests:
-        doc = requests.open_request(
-            author,
-            number,
-            title=title.strip(),
-            description=description,
-            source_repo=source.repo,
-            source_branch=source.name,
-            target_branch=target_branch,
-            base=_merge_base(target_repo, target_tip, head),
-            head=head,
-        )
+        doc = requests.open_request(author, number, **fields)
     _sync(config, fullname, RepoKind.TICKETS, RepoKind.REQUESTS)
     log.info("pull request #%d opened on %s by %s", number, fullname, author.username)
     update_merge_status(str(config.home), fullname, doc["uid"])
@@ -164,9 +160,20 @@ def refresh_after_push(config: Config, code_repo: str, branches: list[str]) -> N
 
 def refresh_pull_request(config: Config, fullname: str, uid: str) -> dict | None:
     """Follow the source branch: new head, base and update record. Returns
-    the update, or None when the branch did not move (or is gone)."""
+    the update, or None when the branch did not move (or is gone), or the
+    pull request is no longer open."""
+    with project_lock(config, fullname):
+        update = _refresh(config, fullname, uid)
+    if update is not None:
+        update_merge_status.call_local(str(config.home), fullname, uid)
+    return update
+
+
+def _refresh(config: Config, fullname: str, uid: str) -> dict | None:
     with _requests(config, fullname) as requests:
         request = requests.request(uid)
+    if request["status"] != "Open":
+        return None
     source = Branch(request["source_repo"], request["source_branch"])
     try:
         new_head = _source_tip(config, source)
@@ -189,7 +196,6 @@ def refresh_pull_request(config: Config, fullname: str, uid: str) -> dict | None
         requests.edit(uid, SYSTEM, {"head": new_head, "base": base,
                                     "merge_status": None}, "Branch moved")  # fmt: skip
     _sync(config, fullname, RepoKind.REQUESTS)
-    update_merge_status.call_local(str(config.home), fullname, uid)
     return update
 
 
@@ -234,7 +240,7 @@ def merge_pull_request(
     with project_lock(config, fullname):
         try:
             outcome = _merge(config, fullname, uid, actor)
-        except (merging.MergeRefused, PullRequestError) as err:
+        except (merging.MergeRefused, PullRequestError, NotFound) as err:
             conflicts = list(getattr(err, "conflicts", ()))
             log.info("merge of %s on %s refused: %s", uid, fullname, err)
             return {"ok": False, "reason": str(err), "conflicts": conflicts}
@@ -266,9 +272,12 @@ def _merge(config: Config, fullname: str, uid: str, actor: Identity):
     )
     now = utc_now()
     with _requests(config, fullname) as requests:
+        # The head merged, even if the branch moved meanwhile: what the
+        # pull request says it merged is then in the target.
         requests.edit(uid, actor, {"status": "Merged", "merge_commit":
                                    outcome.new_target, "closed_by": actor.username,
-                                   "closed_at": now}, "Merge")  # fmt: skip
+                                   "closed_at": now, "head": request["head"]},
+                      "Merge")  # fmt: skip
     _close_fixed_tickets(config, fullname, request, target_repo, actor)
     _sync(config, fullname, RepoKind.TICKETS, RepoKind.REQUESTS)
     log.info("pull request #%d of %s merged by %s (%s)", request["number"],
@@ -295,7 +304,7 @@ def reopen_pull_request(
 
 
 def _set_status(config, fullname, uid, actor, expected, changes, verb) -> dict:
-    with _requests(config, fullname) as requests:
+    with project_lock(config, fullname), _requests(config, fullname) as requests:
         request = requests.request(uid)
         if request["status"] != expected:
             raise PullRequestError(
@@ -345,17 +354,28 @@ def _close_fixed_tickets(config, fullname, request, repo, actor) -> list[int]:
 # -- helpers -----------------------------------------------------------------
 
 
+_held = threading.local()  # the project locks this thread holds
+
+
 @contextmanager
 def project_lock(config: Config, fullname: str) -> Iterator[None]:
-    """One merge at a time per project, across threads and processes."""
+    """One change of a project's pull requests' state at a time (merge,
+    refresh, close, reopen), across threads and processes. A thread that
+    holds the lock may take it again."""
+    held = _held.__dict__.setdefault("names", set())
+    if fullname in held:
+        yield
+        return
     folder = config.home / "locks"
     folder.mkdir(exist_ok=True)
     path = folder / (fullname.replace("/", "~") + ".lock")
     with open(path, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        held.add(fullname)
         try:
             yield
         finally:
+            held.discard(fullname)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

@@ -113,6 +113,12 @@ def range_diff(
     )
 
 
+def changed_paths(repo: pygit2.Repository, base: str, head: str) -> set[str]:
+    """The paths a range adds, changes or removes (either name of a rename)."""
+    deltas = _tree_diff(repo, base, head).deltas
+    return {path for d in deltas for path in (d.old_file.path, d.new_file.path)}
+
+
 def diff_text(repo: pygit2.Repository, base: str, head: str) -> bytes:
     """`git diff base head` as bytes: one plain unified diff."""
     return b"".join(patch.data for patch in _tree_diff(repo, base, head))

@@ -43,6 +43,7 @@ from gitforge.web.context import (
     site,
     viewer,
 )
+from gitforge.web.ranges import changed_paths
 from gitforge.web.request_views import (
     may_delete_source,
     may_triage,
@@ -182,6 +183,8 @@ def _inline_target(
             "current diff."
         )
     with target_code(project) as code:
+        if path not in changed_paths(code.repo, pr.base, pr.head):
+            return None, f"{path[:100]!r} is not changed by this pull request."
         if line_at(code.repo, commit, path, line) is None:
             return None, f"There is no line {line} in {path[:100]!r} to comment on."
     return {"commit": commit, "path": path, "line": line, "side": side}, None

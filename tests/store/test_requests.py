@@ -40,7 +40,7 @@ def test_a_pull_request_is_a_document_in_its_folder(requests):
 @pytest.mark.parametrize(
     "field, value, problem",
     [
-        ("source_branch", "-delete", "not '-...'"),
+        ("source_branch", "-delete", "must not start with '-'"),
         ("target_branch", "a\nb", "must not contain control characters"),
         ("head", "abc", "must be a full commit id"),
         ("source_repo", "../etc", "must name a project or fork"),

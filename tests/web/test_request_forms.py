@@ -71,7 +71,7 @@ def test_general_and_inline_comments(code, login):
         ({"line": "9", "side": "new"}, "There is no line 9"),
         ({"line": "1", "side": "sideways"}, "Choose a line"),
         ({"line": "1", "side": "new", "commit": "0" * 40}, "changed since"),
-        ({"line": "1", "side": "new", "path": "missing.txt"}, "There is no line"),
+        ({"line": "1", "side": "new", "path": "missing.txt"}, "is not changed by"),
     ],
 )
 def test_inline_comment_on_a_bad_line_is_400(code, login, fields, message):
