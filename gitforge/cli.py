@@ -109,12 +109,15 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
 
     from gitforge.hooks.install import repair_hooks
     from gitforge.tasks.queue import start_consumer
-    from gitforge.web.app import create_app
+    from gitforge.web.app import create_app, warm_up
 
     _first_start(config, host, port)
     repair_hooks(config.home)
+    reconciler = _start_reconciler(config)
     consumer = start_consumer(workers)
-    server = make_server(host, port, create_app(config), threaded=True)
+    app = create_app(config)
+    warm_up(app)
+    server = make_server(host, port, app, threaded=True)
     signal.signal(signal.SIGTERM, _exit_on_signal)
     click.echo(f"gitforge serving {config.home} on http://{host}:{server.port}/")
     try:
@@ -123,10 +126,28 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
         pass
     finally:
         consumer.stop(graceful=True)
+        _stop_reconciler(reconciler)
 
 
 def _exit_on_signal(signum, _frame) -> None:
     raise SystemExit(f"stopped by signal {signum}")
+
+
+def _start_reconciler(config: Config):
+    """The thread that syncs repos moved without a hook; None when the
+    site turned it off."""
+    from gitforge.tasks.reconciler import Reconciler, reconcile_enabled
+
+    try:
+        enabled = reconcile_enabled(config)
+    except ValueError as err:
+        raise click.ClickException(str(err)) from None
+    return Reconciler(config).start() if enabled else None
+
+
+def _stop_reconciler(reconciler) -> None:
+    if reconciler is not None:
+        reconciler.stop()
 
 
 def _first_start(config: Config, host: str, port: int) -> None:
@@ -287,6 +308,44 @@ def reindex(config: Config) -> None:
     click.echo(f"Reindexed {len(results)} repos, {changed} documents")
 
 
+@main.command()
+@click.option("--repair", is_flag=True, help="Re-sync in full each repo that differs.")
+@with_home
+def fsck(config: Config, repair: bool) -> None:
+    """Compare the index with git, repo by repo; exit 1 when they differ
+    (with --repair: when they still differ after the repair)."""
+    from gitforge.index.db import engine_for
+    from gitforge.index.fsck import check_index, repair_index
+
+    engine = engine_for(config)
+    report = check_index(engine, config.repositories)
+    _show_differences(report)
+    if report.clean:
+        click.echo(f"The index matches git in all {len(report.repos)} repos")
+        return
+    differing = len(report.differing_repos)
+    if not repair:
+        click.echo(f"{differing} of {len(report.repos)} repos differ from git; "
+                   "`gitforge fsck --repair` re-syncs them")  # fmt: skip
+        raise SystemExit(1)
+    synced, missing = repair_index(engine, config.repositories, report)
+    for relpath in synced:
+        click.echo(f"Re-synced {relpath}")
+    for relpath in missing:
+        click.echo(f"Cannot re-sync {relpath}: it is not on disk")
+    after = check_index(engine, config.repositories)
+    _show_differences(after)
+    if not after.clean:
+        click.echo(f"{len(after.differing_repos)} repos still differ from git")
+        raise SystemExit(1)
+    click.echo(f"Repaired {differing} repos; the index now matches git")
+
+
+def _show_differences(report) -> None:
+    for difference in report.differences:
+        click.echo(str(difference))
+
+
 def _project_count(config: Config) -> int:
     from gitforge.store.site import SiteRepo
 
@@ -304,8 +363,12 @@ def worker(config: Config, workers: int) -> None:
     from gitforge.tasks.queue import make_consumer
 
     repair_hooks(config.home)
+    reconciler = _start_reconciler(config)
     click.echo(f"gitforge worker on {config.home} running; Ctrl-C stops it")
-    make_consumer(workers).run()  # stops gracefully on SIGINT or SIGTERM
+    try:
+        make_consumer(workers).run()  # stops gracefully on SIGINT or SIGTERM
+    finally:
+        _stop_reconciler(reconciler)
 
 
 @main.group()
@@ -329,15 +392,13 @@ def hooks_install(config: Config) -> None:
 
 
 def _add_commands() -> None:
+    """The commands that live in modules of their own."""
+    from gitforge.import_cli import import_group
     from gitforge.merge_driver_cli import merge_driver
+    from gitforge.offline_cli import requests, tickets
 
-    main.add_command(merge_driver)
+    for command in (import_group, merge_driver, tickets, requests):
+        main.add_command(command)
 
 
 _add_commands()
-
-
-from gitforge.offline_cli import requests, tickets  # noqa: E402  (offline commands)
-
-main.add_command(tickets)
-main.add_command(requests)

@@ -52,6 +52,12 @@ SETTINGS = (
         "open",
         "Whether anyone may register an account: open or closed.",
     ),
+    Setting(
+        "reconcile",
+        "on",
+        "Whether serve and worker watch the repositories and sync branches moved "
+        "without a hook (restores, mirrors, git update-ref): on or off.",
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -29,10 +29,10 @@ _CHILDREN = (request_comments, request_flags, request_updates, request_tags)
 
 def load_requests(
     conn: Connection, relpath: str, snapshot: Snapshot, changed: list[str] | None
-) -> list[str]:
+) -> list[str] | None:
     project_id = project_id_of(conn, relpath)
     if project_id is None:
-        return []
+        return None  # nothing loaded: sync records no commit
     uids = folder_uids(snapshot, changed)
     _delete_requests(conn, project_id, None if changed is None else uids)
     forget_mentions(conn, project_id, "request", None if changed is None else uids)

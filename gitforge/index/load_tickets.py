@@ -19,10 +19,10 @@ log = logging.getLogger(__name__)
 
 def load_tickets(
     conn: Connection, relpath: str, snapshot: Snapshot, changed: list[str] | None
-) -> list[str]:
+) -> list[str] | None:
     project_id = project_id_of(conn, relpath)
     if project_id is None:
-        return []
+        return None  # nothing loaded: sync records no commit
     uids = folder_uids(snapshot, changed)
     _delete_tickets(conn, project_id, None if changed is None else uids)
     forget_mentions(conn, project_id, "ticket", None if changed is None else uids)

@@ -64,7 +64,11 @@ def _sync_once(engine: Engine, repositories: Path, relpath: str) -> SyncResult:
         old_tree = _tree_or_none(docs.repo, old)
         new_snapshot = docs.snapshot(new) if new else Snapshot(docs.repo, None)
         changed = _changed_paths(docs.repo, old_tree, new_snapshot.tree)
-        result.changed = loader(conn, relpath, new_snapshot, changed)
+        loaded = loader(conn, relpath, new_snapshot, changed)
+        if loaded is None:  # its project is not in the index (yet)
+            result.new = old
+            return result
+        result.changed = loaded
         conn.execute(
             update(repo_state).where(repo_state.c.repo == relpath).values(commit=new)
         )

@@ -173,10 +173,14 @@ class _Child:
     def _read(self, size: int, deadline: float) -> bytes:
         """`size` bytes from the child, or RenderFailed at the deadline."""
         fd = self.process.stdout.fileno()
+        # poll, not select: select fails on descriptors past 1024, which a
+        # busy server (or a long test run) reaches.
+        waiter = select.poll()
+        waiter.register(fd, select.POLLIN)
         chunks, missing = [], size
         while missing:
             left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            if left <= 0 or not waiter.poll(left * 1000):
                 raise RenderFailed("deadline passed")
             chunk = os.read(fd, min(missing, 1 << 20))
             if not chunk:

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from gitforge.index import schema
+from gitforge.index.compare import dump
 from gitforge.index.db import engine_for, make_engine, open_index, reset
 from gitforge.index.sync import sync_all, sync_repo
 from gitforge.store.documents import Identity, uid_folder
@@ -17,31 +18,6 @@ from tests.conftest import git
 
 ALICE = Identity("admin", "admin@example.org")
 RELPATH = "tickets/foo.git"
-
-
-def dump(engine) -> dict:
-    """Every row of the index without surrogate ids, in a stable order."""
-    with engine.connect() as conn:
-        tickets = {r.id: r.uid for r in conn.execute(select(schema.tickets))}
-        requests = {r.id: r.uid for r in conn.execute(select(schema.pull_requests))}
-        out = {}
-        for table in (schema.users, schema.projects, schema.tickets,
-                      schema.comments, schema.ticket_tags, schema.pull_requests,
-                      schema.request_comments, schema.request_flags,
-                      schema.request_updates, schema.request_tags,
-                      schema.mentions):  # fmt: skip
-            rows = []
-            for row in conn.execute(select(table)).mappings():
-                row = dict(row)
-                row.pop("id", None)
-                row.pop("project_id", None)
-                if "ticket_id" in row:
-                    row["ticket_id"] = tickets[row["ticket_id"]]
-                if "request_id" in row:
-                    row["request_id"] = requests[row["request_id"]]
-                rows.append(json.dumps(row, sort_keys=True, default=str))
-            out[table.name] = sorted(rows)
-        return out
 
 
 @pytest.fixture
@@ -179,3 +155,20 @@ def test_pull_requests_load_incrementally_like_a_full_rebuild(project):
     assert '"success"' in incremental["request_flags"][0]
     assert '"inline_line": 2' in incremental["request_comments"][0]
     assert len(incremental["request_updates"]) == len(incremental["request_tags"]) == 1
+
+
+def test_a_ticket_repo_waits_for_its_project_to_be_indexed(project):
+    engine = engine_for(project)
+    with TicketRepo(project.repositories / RELPATH) as tickets:
+        made = tickets.create_ticket(ALICE, "Early")
+    with engine.begin() as conn:  # the project is not (yet) in the index
+        conn.execute(schema.projects.delete())
+    waiting = sync_repo(engine, project.repositories, RELPATH)
+    assert not waiting.moved and waiting.changed == []
+    sync_repo(engine, project.repositories, "site.git")  # no change: reload
+    with engine.begin() as conn:
+        conn.execute(schema.repo_state.delete().where(
+            schema.repo_state.c.repo == "site.git"))  # fmt: skip
+    sync_repo(engine, project.repositories, "site.git")
+    loaded = sync_repo(engine, project.repositories, RELPATH)
+    assert loaded.changed == [made["uid"]]

@@ -117,6 +117,7 @@ def test_fork_has_ticket_and_request_repos_with_gitforge_hooks(site):
         assert hooks_are_current(path, site.home), path
     tickets, requests = fork_repos(site, "forks/alice/foo")[1:]
     assert git("ls-tree", "--name-only", "main", cwd=tickets).stdout.split() == [
+        ".gitattributes",
         "README.md",
         "numbers.json",
     ]
