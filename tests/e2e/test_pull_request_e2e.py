@@ -90,8 +90,12 @@ def test_fork_pull_request_review_flag_force_push_merge(forge, tmp_path):
     action = _form_action(page, 'name="title"')
     status, page = erin.submit(diff_page, action, {"title": "Fix line 2"})
     assert status == 200, page
-    assert git("rev-parse", "refs/pull/2/head",
-               cwd=forge.home / "repositories/demo.git").returncode == 0  # fmt: skip
+    # Anyone can fetch the proposed commits from the target project.
+    fetched = tmp_path / "fetched"
+    git("clone", "-q", f"{forge.url}/demo.git", str(fetched))
+    git("fetch", "-q", "origin", "refs/pull/2/head", cwd=fetched)
+    proposed = git("rev-parse", "HEAD", cwd=work).stdout
+    assert git("rev-parse", "FETCH_HEAD", cwd=fetched).stdout == proposed
 
     # An inline comment on the new line 2, from the files tab.
     status, files = erin.get("/demo/pull-request/2/files")
