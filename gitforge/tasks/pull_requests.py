@@ -30,7 +30,13 @@ from gitforge.index.sync import sync_repo
 from gitforge.store import merging
 from gitforge.store.documents import SYSTEM, Identity, utc_now
 from gitforge.store.errors import NotFound, StoreError
-from gitforge.store.layout import RepoKind, repo_path, repo_relpath
+from gitforge.store.layout import (
+    RepoKind,
+    fork_user,
+    is_fork,
+    repo_path,
+    repo_relpath,
+)
 from gitforge.store.requests import RequestRepo, draft_request
 from gitforge.store.tickets import TicketRepo
 from gitforge.tasks.queue import huey
@@ -245,7 +251,7 @@ def merge_pull_request(
             log.info("merge of %s on %s refused: %s", uid, fullname, err)
             return {"ok": False, "reason": str(err), "conflicts": conflicts}
         if delete_source:
-            _delete_source(config, fullname, uid)
+            _delete_source(config, fullname, uid, actor)
     return {"ok": True, "kind": outcome.kind, "commit": outcome.new_target}
 
 
@@ -316,10 +322,18 @@ def _set_status(config, fullname, uid, actor, expected, changes, verb) -> dict:
     return doc
 
 
-def _delete_source(config: Config, fullname: str, uid: str) -> None:
+def _delete_source(config: Config, fullname: str, uid: str, actor: Identity) -> None:
+    """Delete the merged branch, if the merger may push where it lives: the
+    project itself (they merged, so they are its committer) or their own
+    fork."""
     with _requests(config, fullname) as requests:
         request = requests.request(uid)
     source = Branch(request["source_repo"], request["source_branch"])
+    theirs = is_fork(source.repo) and fork_user(source.repo) == actor.username
+    if source.repo != fullname and not theirs:
+        log.info("source branch of %s kept: %s is not %s's", uid, source.repo,
+                 actor.username)  # fmt: skip
+        return
     repo = pygit2.Repository(str(source.path(config)))
     try:
         merging.delete_branch(repo, source.name, expected=request["head"])

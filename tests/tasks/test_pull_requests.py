@@ -167,7 +167,9 @@ def test_close_reopen_and_no_merge_when_closed(project):
     refused = prs.merge_pull_request.call_local(str(config.home), "foo",
                                                 doc["uid"], "admin")  # fmt: skip
     assert refused["ok"] is False and "closed" in refused["reason"]
-    with pytest.raises(prs.PullRequestError, match="is closed; only open ones can be closed"):
+    with pytest.raises(
+        prs.PullRequestError, match="is closed; only open ones can be closed"
+    ):
         prs.close_pull_request(config, "foo", doc["uid"], ADMIN)
     prs.reopen_pull_request(config, "foo", doc["uid"], ADMIN)
     assert _stored(config, doc["uid"])["status"] == "Open"
@@ -192,3 +194,23 @@ def test_push_of_a_new_branch_prints_where_to_open_a_pull_request(project):
     assert f"/foo/diff/main..{quoted}" in pushed.stderr
     again = git("push", str(config.repositories / "foo.git"), ODD_BRANCH, cwd=work)
     assert "Create a pull request" not in again.stderr  # only for new branches
+
+
+def test_a_merge_keeps_the_branch_in_someone_elses_fork(project):
+    from gitforge.store.site import NewUser
+    from gitforge.tasks.forks import fork_project
+    from gitforge.tasks.site import add_user
+
+    config, work = project
+    add_user(config, NewUser("alice", "alice@example.org", "Alice"))
+    fork_project(config, "foo", "alice")
+    fork = config.repositories / "forks/alice/foo.git"
+    git("checkout", "-q", "-b", "hers", cwd=work)
+    _commit(work, "h.txt", "h\n", "Hers")
+    git("push", "-q", str(fork), "hers", cwd=work)
+    source = prs.Branch("forks/alice/foo", "hers")
+    doc = prs.open_pull_request(config, "foo", ADMIN, source, "main", "From a fork")
+    merge = prs.merge_pull_request.call_local
+    outcome = merge(str(config.home), "foo", doc["uid"], "admin", delete_source=True)
+    assert outcome["ok"]
+    assert "hers" in git("branch", "--list", cwd=fork).stdout
