@@ -3,6 +3,7 @@
     numbers.json                            {"format": 1, "next": 13}
     <xx>/<uid>/ticket.json                  the ticket's fields
     <xx>/<uid>/comments/<comment-uid>.json  one comment
+    <xx>/<uid>/files/<name>                 an attachment
 
 Folders are named by a random uid (inside a parent named by its last two
 digits) so tickets made in two places never collide; the number people use
@@ -15,6 +16,8 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+import unicodedata
+from collections.abc import Collection
 from pathlib import Path
 
 import pygit2
@@ -64,6 +67,58 @@ def ticket_path(uid: str) -> str:
 
 def comment_path(uid: str, comment_uid: str) -> str:
     return f"{uid_folder(uid)}/comments/{comment_uid}.json"
+
+
+def attachments_folder(uid: str) -> str:
+    return f"{uid_folder(uid)}/files"
+
+
+MAX_ATTACHMENT_NAME_BYTES = 200
+# Room kept at the end of a cut name for a clash's " (NNNN)".
+_CLASH_ROOM = 8
+
+
+def attachment_name(name: str, taken: Collection[str] = ()) -> str:
+    """The name an uploaded file is stored under in its ticket's `files/`.
+
+    Only the last part of a path counts (browsers on Windows send
+    `C:\\x\\y.txt`), control characters go, and names git or a clone would
+    treat specially (empty, `.`, `..`, dot files such as `.git`) are refused
+    with FormatError. A name longer than 200 bytes of UTF-8 is cut before its
+    extension; a name in `taken` gets ` (2)`, ` (3)`... before its extension.
+    """
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(c for c in base if unicodedata.category(c) != "Cc").strip()
+    if not base or base.startswith("."):
+        raise FormatError(
+            "files/" + base, None, "an attachment needs a name not starting with '.'"
+        )
+    stem, ext = _split_extension(base)
+    stem = _capped_stem(stem, ext)
+    free, counter = stem + ext, 1
+    while free in taken:
+        counter += 1
+        end = f" ({counter}){ext}"
+        free = _capped_stem(stem, end) + end
+    return free
+
+
+def _split_extension(name: str) -> tuple[str, str]:
+    stem, dot, ext = name.rpartition(".")
+    # A long "extension" is part of the name; keep it out of the cap's way.
+    if not stem or len(ext.encode()) > 16:
+        return name, ""
+    return stem, dot + ext
+
+
+def _capped_stem(stem: str, ext: str) -> str:
+    """The stem cut at a character boundary so that the name fits 200 bytes
+    of UTF-8; a cut one leaves room for a clash's counter, so that a second
+    upload of the same long name keeps the first one's stem."""
+    room = MAX_ATTACHMENT_NAME_BYTES - len(ext.encode())
+    if len(stem.encode()) <= room:
+        return stem
+    return stem.encode()[: room - _CLASH_ROOM].decode("utf-8", "ignore").rstrip()
 
 
 class TicketRepo(DocumentRepo):
@@ -179,6 +234,46 @@ class TicketRepo(DocumentRepo):
 
         self.transact(change, actor, f"Edit comment on ticket {uid}")
         return dict(result)
+
+    def attach(self, uid: str, actor: Identity, name: str, data: bytes) -> str:
+        """Store `data` as an attachment of the ticket, in one commit, under a
+        name made from `name` by `attachment_name`; returns that name."""
+        folder = attachments_folder(uid)
+        limit = formats.MAX_ATTACHMENT_BYTES
+        if len(data) > limit:
+            raise FormatError(
+                folder,
+                None,
+                f"the file is {len(data)} bytes; an attachment holds at most {limit}",
+            )
+        stored: list[str] = []
+
+        def change(snapshot: Snapshot) -> dict:
+            _require_ticket(snapshot, uid)
+            free = attachment_name(name, taken=snapshot.listdir(folder))
+            stored[:] = [free]
+            return {f"{folder}/{free}": data}
+
+        self.transact(change, actor, f"Attach a file to ticket {uid}")
+        return stored[0]
+
+    def attachments(self, uid: str) -> list[tuple[str, int]]:
+        """(name, size in bytes) of each attachment of a ticket, by name."""
+        folder = self.snapshot()._entry(attachments_folder(uid))
+        if folder is None or folder.type != pygit2.GIT_OBJECT_TREE:
+            return []
+        return sorted(
+            (entry.name, entry.size)
+            for entry in folder
+            if entry.type == pygit2.GIT_OBJECT_BLOB
+        )
+
+    def attachment(self, uid: str, name: str) -> bytes | None:
+        """The bytes of one attachment, or None; a name that is not a single
+        plain file name (`..`, `a/b`, NUL) finds nothing."""
+        if name in ("", ".", "..") or "/" in name or "\0" in name:
+            return None
+        return self.snapshot().read_bytes(f"{attachments_folder(uid)}/{name}")
 
     def take_number(self, actor: Identity, purpose: str) -> int:
         """Take the next number of the shared sequence for something kept

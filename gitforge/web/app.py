@@ -17,6 +17,7 @@ from gitforge.store.errors import (
     InvalidName,
     NotFound,
 )
+from gitforge.tasks.pull_requests import PullRequestError
 from gitforge.web import context
 from gitforge.web.markup import render_markdown
 from gitforge.web.references import markdown_in
@@ -30,6 +31,7 @@ _USER_ERRORS = {
     InvalidName: 400,
     FormatError: 400,
     BadPassword: 400,
+    PullRequestError: 409,
 }
 
 
@@ -69,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from gitforge.web import (
         accounts,
         api,
+        attachment_views,
         code_views,
         compare_views,
         git_http,
@@ -81,7 +84,7 @@ def _register_blueprints(app: Flask) -> None:
 
     for module in (git_http, api, accounts, home, code_views, ticket_views,
                    request_views, request_forms, compare_views,
-                   project_settings):  # fmt: skip
+                   project_settings, attachment_views):  # fmt: skip
         app.register_blueprint(module.blueprint)
 
 
