@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -42,20 +43,61 @@ def _pre_receive(
 def _post_receive(home: str, relpath: str, updates: list[list[str]]) -> int:
     os.environ["GITFORGE_HOME"] = home
     code_repo = _code_repo_name(relpath)
+    if code_repo is not None:
+        _offer_pull_requests(home, code_repo, updates)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _in_background(_queue_tasks, home, relpath, code_repo, updates)
+    return 0
+
+
+def _queue_tasks(home, relpath, code_repo, updates) -> None:
+    """Queue the load-JSON task (document repos) or the pull request
+    refresh (code repos) for this push."""
     if code_repo is None:
         from gitforge.tasks.sync import load_json
 
         main = [old for old, _new, ref in updates if ref == "refs/heads/main"]
         load_json(home, relpath, main[0] if main else None)
-        return 0
+        return
     from gitforge.tasks.pull_requests import code_pushed
 
     moved = [ref.removeprefix("refs/heads/") for _old, _new, ref in updates
              if ref.startswith("refs/heads/")]  # fmt: skip
     if moved:
         code_pushed(home, code_repo, moved)
-    _offer_pull_requests(home, code_repo, updates)
-    return 0
+
+
+def _in_background(work, *args) -> None:
+    """Run `work` in a detached child, so that git hands the push back to
+    the pusher at once: importing the task queue alone takes 300 ms. The
+    queue is durable once the task is in it, and the reconciler syncs any
+    repo whose push was never queued. GITFORGE_HOOK_FOREGROUND=1 keeps
+    the work in the hook, for debugging."""
+    if os.environ.get("GITFORGE_HOOK_FOREGROUND"):
+        work(*args)
+        return
+    if os.fork() != 0:
+        return
+    try:
+        os.setsid()
+        quiet = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # git waits until these close
+            os.dup2(quiet, fd)
+        _log_to_home(args[0])
+        work(*args)
+    except BaseException:
+        logging.getLogger(__name__).exception("post-receive task failed")
+    finally:
+        os._exit(0)
+
+
+def _log_to_home(home: str) -> None:
+    logging.basicConfig(
+        filename=str(Path(home) / "hooks.log"),
+        level=logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
 
 
 def printable(text: str) -> str:
