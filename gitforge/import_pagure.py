@@ -15,6 +15,10 @@ syncs the index.
 Running it again adds what is missing and nothing else: a gitforge uid is
 the Pagure uid (or made from it), and a file the project already has is
 never rewritten, so what changed in gitforge since the first import stays.
+
+Not yet: this module holds four ideas in 1,080 lines (reading a Pagure
+repo, Pagure's values and people, the conversion, the import itself); it
+should become a package with a module for each.
 """
 
 from __future__ import annotations
