@@ -27,13 +27,12 @@ from gitforge.config import Config
 from gitforge.index import queries, request_queries
 from gitforge.index.db import engine_for
 from gitforge.index.sync import sync_repo
+from gitforge.policy import Action, Viewer, may
 from gitforge.store import merging
 from gitforge.store.documents import SYSTEM, Identity, utc_now
 from gitforge.store.errors import NotFound, StoreError
 from gitforge.store.layout import (
     RepoKind,
-    fork_user,
-    is_fork,
     repo_path,
     repo_relpath,
 )
@@ -323,16 +322,13 @@ def _set_status(config, fullname, uid, actor, expected, changes, verb) -> dict:
 
 
 def _delete_source(config: Config, fullname: str, uid: str, actor: Identity) -> None:
-    """Delete the merged branch, if the merger may push where it lives: the
-    project itself (they merged, so they are its committer) or their own
-    fork."""
+    """Delete the merged branch, if the merger may push where it lives."""
     with _requests(config, fullname) as requests:
         request = requests.request(uid)
     source = Branch(request["source_repo"], request["source_branch"])
-    theirs = is_fork(source.repo) and fork_user(source.repo) == actor.username
-    if source.repo != fullname and not theirs:
-        log.info("source branch of %s kept: %s is not %s's", uid, source.repo,
-                 actor.username)  # fmt: skip
+    if not _may_push(config, actor.username, source.repo):
+        log.info("source branch of %s kept: %s may not push to %s", uid,
+                 actor.username, source.repo)  # fmt: skip
         return
     repo = pygit2.Repository(str(source.path(config)))
     try:
@@ -406,6 +402,16 @@ def _requests(config: Config, fullname: str) -> RequestRepo:
 def _code_repo(config: Config, fullname: str) -> pygit2.Repository:
     return pygit2.Repository(str(repo_path(config.repositories, RepoKind.CODE,
                                            fullname)))  # fmt: skip
+
+
+def _may_push(config: Config, user: str, fullname: str) -> bool:
+    """The access policy's answer for pushing to the project or fork."""
+    engine = engine_for(config)
+    row, person = queries.project(engine, fullname), queries.user(engine, user)
+    if row is None or person is None:
+        return False
+    viewer = Viewer(person.name, admin=bool(person.admin))
+    return may(viewer, Action.PUSH_CODE, queries.facts(row))
 
 
 def _identity(config: Config, name: str) -> Identity:

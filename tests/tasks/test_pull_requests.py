@@ -196,21 +196,28 @@ def test_push_of_a_new_branch_prints_where_to_open_a_pull_request(project):
     assert "Create a pull request" not in again.stderr  # only for new branches
 
 
-def test_a_merge_keeps_the_branch_in_someone_elses_fork(project):
+def test_a_merge_keeps_the_branch_in_someone_elses_fork(config, tmp_path):
     from gitforge.store.site import NewUser
     from gitforge.tasks.forks import fork_project
     from gitforge.tasks.site import add_user
 
-    config, work = project
-    add_user(config, NewUser("alice", "alice@example.org", "Alice"))
-    fork_project(config, "foo", "alice")
-    fork = config.repositories / "forks/alice/foo.git"
+    # bob owns bar (a committer there, no site admin); alice forks it.
+    for name in ("alice", "bob"):
+        add_user(config, NewUser(name, f"{name}@example.org", name.title()))
+    create_project(config, "bar", "bob")
+    work = tmp_path / "work"
+    git("init", "-q", "-b", "main", str(work))
+    _commit(work, "a.txt", "a\n", "First")
+    git("push", "-q", str(config.repositories / "bar.git"), "main", cwd=work)
+    fork_project(config, "bar", "alice")
+    fork = config.repositories / "forks/alice/bar.git"
     git("checkout", "-q", "-b", "hers", cwd=work)
     _commit(work, "h.txt", "h\n", "Hers")
     git("push", "-q", str(fork), "hers", cwd=work)
-    source = prs.Branch("forks/alice/foo", "hers")
-    doc = prs.open_pull_request(config, "foo", ADMIN, source, "main", "From a fork")
+    source = prs.Branch("forks/alice/bar", "hers")
+    alice = Identity("alice", "alice@example.org")
+    doc = prs.open_pull_request(config, "bar", alice, source, "main", "From a fork")
     merge = prs.merge_pull_request.call_local
-    outcome = merge(str(config.home), "foo", doc["uid"], "admin", delete_source=True)
+    outcome = merge(str(config.home), "bar", doc["uid"], "bob", delete_source=True)
     assert outcome["ok"]
     assert "hers" in git("branch", "--list", cwd=fork).stdout
