@@ -20,14 +20,12 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from sqlalchemy import Row
 from werkzeug.datastructures import MultiDict
 
-from gitforge.index.sync import sync_repo
 from gitforge.policy import Action
 from gitforge.store.documents import Identity
 from gitforge.store.formats import MAX_NUMBER
 from gitforge.store.inline import line_at
-from gitforge.store.layout import RepoKind, repo_path, repo_relpath
+from gitforge.store.layout import RepoKind
 from gitforge.store.requests import RequestRepo
-from gitforge.tasks.maintenance import gc_auto
 from gitforge.tasks.pull_requests import (
     PullRequestError,
     close_pull_request,
@@ -61,6 +59,7 @@ from gitforge.web.ticket_views import (
     _text,
     _text_problem,
 )
+from gitforge.web.writes import write_as_viewer
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("request_forms", __name__)
@@ -202,19 +201,7 @@ def _change_status(project: ProjectContext, pr: Row, operation: Callable):
 
 
 def _write(project: ProjectContext, change: Callable[[RequestRepo, Identity], T]) -> T:
-    """Run `change(request_repo, author)` as the signed-in user, then sync
-    the request repo so the writer's next page shows the change, and queue
-    a `git gc --auto` for it (pygit2 writes loose objects)."""
-    config = site().config
-    author = identity()
-    relpath = repo_relpath(RepoKind.REQUESTS, project.fullname)
-    path = repo_path(config.repositories, RepoKind.REQUESTS, project.fullname)
-    with RequestRepo(path) as repo:
-        result = change(repo, author)
-    sync_repo(site().engine, config.repositories, relpath)
-    gc_auto(str(config.home), relpath)
-    log.info("%s wrote to the requests of %s", author.username, project.fullname)
-    return result
+    return write_as_viewer(project, RepoKind.REQUESTS, RequestRepo, change)
 
 
 def _writable(project: ProjectContext, number: int, action: Action) -> Row:

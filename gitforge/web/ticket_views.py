@@ -26,16 +26,13 @@ from sqlalchemy import Row
 from werkzeug.datastructures import MultiDict
 
 from gitforge.index import queries
-from gitforge.index.sync import sync_repo
 from gitforge.policy import Action, TicketFacts
 from gitforge.store.documents import Identity
 from gitforge.store.formats import MAX_LINE, MAX_NUMBER, MAX_PRIORITY, MAX_TEXT
-from gitforge.store.layout import RepoKind, repo_path, repo_relpath
+from gitforge.store.layout import RepoKind
 from gitforge.store.tickets import TicketRepo
-from gitforge.tasks.maintenance import gc_auto
 from gitforge.web.context import (
     ProjectContext,
-    identity,
     login_required,
     project_route,
     project_url_args,
@@ -43,6 +40,7 @@ from gitforge.web.context import (
     viewer,
 )
 from gitforge.web.mentions import mentions_of
+from gitforge.web.writes import write_as_viewer
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("tickets", __name__)
@@ -278,20 +276,7 @@ def edit_comment(project: ProjectContext, number: int, uid: str):
 
 
 def _write(project: ProjectContext, change: Callable[[TicketRepo, Identity], T]) -> T:
-    """Run `change(ticket_repo, author)` as the signed-in user, then sync the
-    ticket repo so the writer's next page shows the change, and queue a
-    `git gc --auto` for it."""
-    config = site().config
-    author = identity()
-    relpath = repo_relpath(RepoKind.TICKETS, project.fullname)
-    path = repo_path(config.repositories, RepoKind.TICKETS, project.fullname)
-    with TicketRepo(path) as repo:
-        result = change(repo, author)
-    sync_repo(site().engine, config.repositories, relpath)
-    # pygit2 writes loose objects and never runs git's automatic gc.
-    gc_auto(str(config.home), relpath)
-    log.info("%s wrote to the tickets of %s", author.username, project.fullname)
-    return result
+    return write_as_viewer(project, RepoKind.TICKETS, TicketRepo, change)
 
 
 def _writable_ticket(project: ProjectContext, number: int, action: Action) -> Row:
