@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitforge.policy import Action, ProjectFacts, TicketFacts, Viewer, may
-from gitforge.store.documents import Snapshot
+from gitforge.store.documents import Snapshot, parse_json
 from gitforge.store.errors import NotFound
 from gitforge.store.site import SiteRepo, project_path, user_path
 
@@ -61,8 +61,8 @@ def pusher_for(repositories: Path, fullname: str) -> Pusher:
 
 def _first_admin(site: Snapshot) -> str | None:
     admins = []
-    for path, _data in site.walk("users"):
-        user = site.read(path)
-        if user and user.get("admin"):
+    for path, data in site.walk("users"):
+        user = parse_json(path, data)
+        if user.get("admin"):
             admins.append((user["created"], user["name"]))
     return min(admins)[1] if admins else None

@@ -14,7 +14,7 @@ import pygit2
 
 from gitforge.hooks.ticket_checks import read_document
 from gitforge.store import formats
-from gitforge.store.documents import Snapshot
+from gitforge.store.documents import Snapshot, parse_json
 from gitforge.store.errors import FormatError, InvalidName
 from gitforge.store.layout import check_name
 from gitforge.store.site import user_path
@@ -97,10 +97,10 @@ def _refuse_name_taken(new: Snapshot, name: str) -> None:
 def _refuse_emails_taken(new: Snapshot, path: str, emails: list[str]) -> None:
     # Not yet: this reads every account, as adding one on the web does.
     mine = {email.lower() for email in emails}
-    for other_path, _data in new.walk("users"):
+    for other_path, data in new.walk("users"):
         if other_path == path or not other_path.endswith(".json"):
             continue
-        other = read_document(new, other_path)
+        other = parse_json(other_path, data)
         taken = mine & {e.lower() for e in other.get("emails", [])}
         if taken:
             raise FormatError(
