@@ -1,9 +1,9 @@
 """Who is pushing, and what the access policy lets them change.
 
-A push is attributed to the authenticated pusher: the git front ends (HTTP,
-ssh) name them in GITFORGE_USER. A push by path on the server itself (an
-administrator's shell, a test) is attributed to GITFORGE_USER when set, else
-to the site's first administrator.
+A push is attributed to the authenticated pusher: git over HTTP names them
+in GITFORGE_USER, gitolite (git over ssh) in GL_USER. A push by path on the
+server itself (an administrator's shell, a test) is attributed to
+GITFORGE_USER when set, else to the site's first administrator.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gitforge.policy import Action, ProjectFacts, TicketFacts, Viewer, may
+from gitforge.store.access import groups_of
 from gitforge.store.documents import Snapshot, parse_json
 from gitforge.store.errors import NotFound
 from gitforge.store.site import SiteRepo, project_path, user_path
@@ -36,6 +37,7 @@ class Pusher:
         return self.site.exists(user_path(user))
 
     def may(self, action: Action, ticket: dict | None = None, **kwargs) -> bool:
+        """The policy's answer for this pusher on the project."""
         facts = TicketFacts(ticket["author"], ticket["private"]) if ticket else None
         return may(self.viewer, action, self.project, ticket=facts, **kwargs)
 
@@ -44,7 +46,7 @@ def pusher_for(repositories: Path, fullname: str) -> Pusher:
     """The pusher of a push into project `fullname`'s repos."""
     with SiteRepo.open(repositories) as site_repo:
         site = site_repo.snapshot()
-    name = os.environ.get("GITFORGE_USER") or _first_admin(site)
+    name = pusher_name() or _first_admin(site)
     user = site.read(user_path(name)) if name else None
     if user is None:
         raise UnknownPusher(
@@ -55,8 +57,14 @@ def pusher_for(repositories: Path, fullname: str) -> Pusher:
     project = site.read(project_path(fullname))
     if project is None:
         raise NotFound("project", fullname)
-    facts = ProjectFacts(fullname=fullname, owner=project["owner"])
-    return Pusher(Viewer(user["name"], admin=user["admin"]), facts, site)
+    facts = ProjectFacts.from_document(fullname, project)
+    viewer = Viewer(user["name"], user["admin"], groups_of(site, user["name"]))
+    return Pusher(viewer, facts, site)
+
+
+def pusher_name() -> str | None:
+    """The authenticated pusher named by the git front end, if any."""
+    return os.environ.get("GITFORGE_USER") or os.environ.get("GL_USER") or None
 
 
 def _first_admin(site: Snapshot) -> str | None:

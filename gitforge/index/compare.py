@@ -74,6 +74,11 @@ def _part(folder: str) -> Callable[[dict], str]:
 
 _TABLES = (
     _Table(schema.users, "site", ("name",), lambda r: f"users/{r['name']}.json"),
+    _Table(schema.ssh_keys, "site", ("fingerprint",),
+           lambda r: f"users/{r['user_name']}.json", ("fingerprint",)),
+    _Table(schema.groups, "site", ("name",), lambda r: f"groups/{r['name']}.json"),
+    _Table(schema.group_members, "site", ("group_name", "user_name"),
+           lambda r: f"groups/{r['group_name']}.json", ("user_name",)),
     _Table(schema.projects, "site", ("fullname",),
            lambda r: f"projects/{r['fullname']}.json"),
     _Table(schema.tickets, "tickets", ("uid",), lambda r: ticket_path(r["uid"])),

@@ -6,12 +6,20 @@ counts and pages never disagree with what a viewer may open.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, Row, and_, false, func, or_, select, true
 
-from gitforge.index.schema import comments, projects, ticket_tags, tickets, users
-from gitforge.policy import ProjectFacts, Viewer, is_committer
+from gitforge.index.schema import (
+    comments,
+    group_members,
+    projects,
+    ticket_tags,
+    tickets,
+    users,
+)
+from gitforge.policy import ProjectFacts, Viewer, sees_private_tickets
 
 TICKET_SORTS = {
     "newest": tickets.c.number.desc(),
@@ -79,12 +87,34 @@ def fork_count(engine: Engine, fullname: str) -> int:
 
 
 def facts(row: Row) -> ProjectFacts:
-    return ProjectFacts(fullname=row.fullname, owner=row.owner)
+    """What the policy needs to know of the project in index row `row`."""
+    return ProjectFacts.from_document(
+        row.fullname,
+        {
+            "owner": row.owner,
+            "private": row.private,
+            "access": json.loads(row.access),
+            "protected_branches": json.loads(row.protected_branches),
+        },
+    )
+
+
+def viewer(engine: Engine, name: str) -> Viewer | None:
+    """User `name` as the policy sees them, with their groups; None when
+    there is no such account."""
+    with engine.connect() as conn:
+        row = conn.execute(select(users).where(users.c.name == name)).first()
+        if row is None:
+            return None
+        groups = conn.execute(
+            select(group_members.c.group_name).where(group_members.c.user_name == name)
+        ).scalars()
+        return Viewer(row.name, bool(row.admin), frozenset(groups))
 
 
 def _visible(viewer: Viewer | None, project_row: Row):
     """The SQL form of "may read this ticket" for one project."""
-    if is_committer(viewer, facts(project_row)):
+    if sees_private_tickets(viewer, facts(project_row)):
         return true()
     if viewer is None:
         return tickets.c.private == false()

@@ -16,7 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 metadata = MetaData()
 
@@ -63,6 +63,42 @@ projects = Table(
     Column("settings", Text, nullable=False),  # JSON object
     # The full name of the project a fork was made from; None for a project.
     Column("parent", String(FULLNAME_LENGTH), index=True),
+    # Who may do what: the document's fields as they are (policy.py reads
+    # them through ProjectFacts.from_document).
+    Column("private", Boolean, nullable=False, default=False),
+    Column("access", Text, nullable=False, default="{}"),  # JSON object
+    Column("protected_branches", Text, nullable=False, default="[]"),  # JSON
+    Column("ticket_settings", Text, nullable=False, default="{}"),  # JSON
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("description", Text, nullable=False),
+    Column("created", String(20), nullable=False),
+)
+
+group_members = Table(
+    "group_members",
+    metadata,
+    Column(
+        "group_name",
+        String(100),
+        ForeignKey("groups.name", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_name", String(100), primary_key=True, index=True),
+)
+
+ssh_keys = Table(
+    "ssh_keys",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("user_name", String(100), nullable=False, index=True),
+    Column("key", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("added", String(20), nullable=False),
 )
 
 tickets = Table(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from gitforge.store import access_formats
 from gitforge.store.errors import FormatError
 
 FORMAT_VERSION = 1
@@ -250,6 +251,7 @@ SPECS: dict[str, dict[str, Field]] = {
         "password": Field((str, _NONE)),
         "admin": Field(_BOOL),
         "created": Field(_STR, check=_timestamp),
+        "ssh_keys": Field(_LIST, required=False, check=access_formats.ssh_keys),
     },
     "project": {
         "name": Field(_STR),
@@ -261,6 +263,21 @@ SPECS: dict[str, dict[str, Field]] = {
         # The full name of the project this one is a fork of; null (or, in
         # documents older than forks, absent) for a project that is no fork.
         "parent": Field((str, _NONE), required=False, check=_source_repo),
+        # Who may do what (policy.py); absent in older documents.
+        "private": Field(_BOOL, required=False),
+        "access": Field(_DICT, required=False, check=access_formats.access),
+        "protected_branches": Field(
+            _LIST, required=False, check=access_formats.branch_patterns
+        ),
+        "ticket_settings": Field(
+            _DICT, required=False, check=access_formats.ticket_settings
+        ),
+    },
+    "group": {
+        "name": Field(_STR, check=_username),
+        "description": Field(_STR, check=_line),
+        "members": Field(_LIST, check=access_formats.members),
+        "created": Field(_STR, check=_timestamp),
     },
     "ticket": {
         "uid": Field(_STR, check=_uid),
@@ -342,20 +359,15 @@ def _matches(pattern: str, problem: str) -> Check:
     return lambda value: None if compiled.fullmatch(value) else problem
 
 
-def _acls(value: object) -> str | None:
-    known = {"pull_request_flag"}
-    if all(isinstance(acl, str) for acl in value) and set(value) <= known:
-        return None
-    return f"must hold only known ACLs: {', '.join(sorted(known))}"
-
-
 SPECS["token"] = {
     "id": Field(_STR, check=_matches(r"[0-9a-f]{16}", "must be 16 hex digits")),
     "user": Field(_STR, check=_username),
     "project": Field((str, _NONE), check=_source_repo),
-    "acls": Field(_LIST, check=_acls),
+    "acls": Field(_LIST, check=access_formats.scopes),
+    "description": Field(_STR, required=False, check=_line),
     "created": Field(_STR, check=_timestamp),
     "expires": Field((str, _NONE), check=_timestamp),
+    "revoked": Field((str, _NONE), required=False, check=_timestamp),
     "hash": Field(_STR, check=_matches(r"[0-9a-f]{64}", "must be a SHA-256 digest")),
 }
 

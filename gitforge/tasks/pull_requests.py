@@ -27,7 +27,7 @@ from gitforge.config import Config
 from gitforge.index import queries, request_queries
 from gitforge.index.db import engine_for
 from gitforge.index.sync import sync_repo
-from gitforge.policy import Action, Viewer, may
+from gitforge.policy import Action, may
 from gitforge.store import merging
 from gitforge.store.documents import SYSTEM, Identity, utc_now
 from gitforge.store.errors import NotFound, StoreError
@@ -326,7 +326,7 @@ def _delete_source(config: Config, fullname: str, uid: str, actor: Identity) -> 
     with _requests(config, fullname) as requests:
         request = requests.request(uid)
     source = Branch(request["source_repo"], request["source_branch"])
-    if not _may_push(config, actor.username, source.repo):
+    if not _may_delete(config, actor.username, source):
         log.info("source branch of %s kept: %s may not push to %s", uid,
                  actor.username, source.repo)  # fmt: skip
         return
@@ -404,14 +404,14 @@ def _code_repo(config: Config, fullname: str) -> pygit2.Repository:
                                            fullname)))  # fmt: skip
 
 
-def _may_push(config: Config, user: str, fullname: str) -> bool:
-    """The access policy's answer for pushing to the project or fork."""
+def _may_delete(config: Config, user: str, branch: Branch) -> bool:
+    """The access policy's answer for deleting `branch`."""
     engine = engine_for(config)
-    row, person = queries.project(engine, fullname), queries.user(engine, user)
-    if row is None or person is None:
+    row, viewer = queries.project(engine, branch.repo), queries.viewer(engine, user)
+    if row is None or viewer is None:
         return False
-    viewer = Viewer(person.name, admin=bool(person.admin))
-    return may(viewer, Action.PUSH_CODE, queries.facts(row))
+    facts = queries.facts(row)
+    return may(viewer, Action.REWRITE_BRANCH, facts, ref=branch.name)
 
 
 def _identity(config: Config, name: str) -> Identity:

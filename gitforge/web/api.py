@@ -14,14 +14,14 @@ from werkzeug.exceptions import HTTPException
 
 from gitforge.index import queries, request_queries
 from gitforge.index.sync import sync_repo
-from gitforge.policy import Action, Viewer, may
+from gitforge.policy import Action, may
 from gitforge.store.documents import Identity
 from gitforge.store.errors import FormatError
 from gitforge.store.formats import FLAG_STATUSES, MAX_NUMBER
 from gitforge.store.layout import RepoKind, repo_relpath
 from gitforge.store.requests import RequestRepo
 from gitforge.store.site import SiteRepo
-from gitforge.store.tokens import check_token
+from gitforge.store.tokens import TokenRefused, check_token
 from gitforge.web.context import ProjectContext, project_route, site
 
 log = logging.getLogger(__name__)
@@ -133,20 +133,23 @@ def _percent(value, errors: dict) -> int | None:
 
 def _token_for(project: ProjectContext, acl: str) -> dict:
     """The token of this request, if it grants `acl` on `project` to a user
-    the policy lets do it; 401 otherwise."""
+    the policy lets do it. 401 for a missing, unknown, revoked or expired
+    token; 403 for one without the scope or for another project."""
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "token":
         raise ApiError(401, "EINVALIDTOK", "Missing or invalid token")
     with SiteRepo.open(site().config.repositories) as site_repo:
-        token = check_token(site_repo.snapshot(), value.strip())
-    if token is None or acl not in token["acls"]:
-        raise ApiError(401, "EINVALIDTOK", "Missing or invalid token")
+        try:
+            token = check_token(site_repo.snapshot(), value.strip())
+        except TokenRefused as refused:
+            raise ApiError(401, "EINVALIDTOK", str(refused)) from None
+    if acl not in token["acls"]:
+        raise ApiError(403, "ENOSCOPE", f"The token lacks the scope {acl}")
     if token["project"] not in (None, project.fullname):
-        raise ApiError(401, "EINVALIDTOK", "The token is for another project")
-    user = queries.user(site().engine, token["user"])
-    viewer = Viewer(user.name, admin=user.admin) if user else None
+        raise ApiError(403, "EINVALIDTOK", "The token is for another project")
+    viewer = queries.viewer(site().engine, token["user"])
     if not may(viewer, Action.FLAG_PULL_REQUEST, project.facts):
-        raise ApiError(401, "EINVALIDTOK", f"{token['user']} may not flag here")
+        raise ApiError(403, "EINVALIDTOK", f"{token['user']} may not flag here")
     return token
 
 

@@ -35,7 +35,7 @@ def viewer() -> Viewer | None:
     """The signed-in user as the policy sees them, or None."""
     if "viewer" not in g:
         row = current_user_row()
-        g.viewer = Viewer(row.name, bool(row.admin)) if row else None
+        g.viewer = queries.viewer(site().engine, row.name) if row else None
     return g.viewer
 
 

@@ -107,7 +107,7 @@ def edit_request(project: ProjectContext, number: int):
 def triage_request(project: ProjectContext, number: int):
     _require_login(project, number)
     pr = readable_request(project, number)
-    if not may_triage(project):
+    if not may_triage(project, pr):
         abort(403)
     tags, problem = _tags(request.form.get("tags", ""))
     assignee = request.form.get("assignee", "").strip() or None
@@ -210,7 +210,7 @@ def _writable(project: ProjectContext, number: int, action: Action) -> Row:
     action 403. The author counts for EDIT_PULL_REQUEST."""
     _require_login(project, number)
     pr = readable_request(project, number)
-    if not project.may(action, comment_author=pr.author):
+    if not project.may(action, comment_author=pr.author, ref=pr.target_branch):
         abort(403)
     return pr
 

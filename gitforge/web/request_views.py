@@ -254,23 +254,26 @@ def permissions(project: ProjectContext, pr: Row) -> dict[str, bool]:
     return {
         "may_comment": project.may(Action.COMMENT_PULL_REQUEST),
         "may_edit": project.may(Action.EDIT_PULL_REQUEST, comment_author=pr.author),
-        "may_triage": may_triage(project),
-        "may_merge": project.may(Action.MERGE_PULL_REQUEST),
+        "may_triage": may_triage(project, pr),
+        "may_merge": project.may(Action.MERGE_PULL_REQUEST, ref=pr.target_branch),
         "may_delete_source": may_delete_source(pr),
     }
 
 
-def may_triage(project: ProjectContext) -> bool:
+def may_triage(project: ProjectContext, pr: Row) -> bool:
     # Not yet: the policy has no triage action for pull requests; tags and
-    # the assignee are for those who may merge (the committers).
-    return project.may(Action.MERGE_PULL_REQUEST)
+    # the assignee are for those who may merge it.
+    return project.may(Action.MERGE_PULL_REQUEST, ref=pr.target_branch)
 
 
 def may_delete_source(pr: Row) -> bool:
     """Whether the viewer may delete the source branch on merging: they
-    must be allowed to push to the project (or fork) it belongs to."""
+    must be allowed to delete it in the project (or fork) it belongs to."""
     row = queries.project(site().engine, pr.source_repo)
-    return row is not None and may(viewer(), Action.PUSH_CODE, queries.facts(row))
+    if row is None:
+        return False
+    facts = queries.facts(row)
+    return may(viewer(), Action.REWRITE_BRANCH, facts, ref=pr.source_branch)
 
 
 def merge_state(pr: Row, repo: pygit2.Repository) -> MergeState | None:

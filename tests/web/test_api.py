@@ -8,7 +8,7 @@ from gitforge.index import queries, request_queries
 from gitforge.index.db import engine_for
 from gitforge.store.documents import Identity
 from gitforge.store.site import NewUser, SiteRepo
-from gitforge.store.tokens import create_token
+from gitforge.store.tokens import create_token, revoke_token
 from gitforge.tasks import pull_requests as prs
 from gitforge.tasks.site import add_user
 from tests.conftest import git
@@ -63,11 +63,19 @@ def test_flag_is_added_then_updated(client, site_home, pull_request):
 
 
 @pytest.mark.parametrize(
-    "token_kind",
-    ["none", "garbage", "other project", "no acl", "expired", "not a committer"],
+    "token_kind, status, message",
+    [
+        ("none", 401, "Missing or invalid token"),
+        ("garbage", 401, "Missing or invalid token"),
+        ("expired", 401, "expired on"),
+        ("revoked", 401, "was revoked on"),
+        ("other project", 403, "for another project"),
+        ("no acl", 403, "lacks the scope pull_request_flag"),
+        ("not a committer", 403, "carol may not flag here"),
+    ],
 )
 def test_flag_without_a_valid_token_is_refused(
-    client, site_home, pull_request, token_kind
+    client, site_home, pull_request, token_kind, status, message
 ):
     add_user(site_home, NewUser("carol", "carol@example.org", "Carol"))
     token = {
@@ -76,12 +84,20 @@ def test_flag_without_a_valid_token_is_refused(
         "other project": lambda: _token(site_home, project="ns/bar"),
         "no acl": lambda: _token(site_home, acls=()),
         "expired": lambda: _token(site_home, days=-1),
+        "revoked": lambda: _revoked_token(site_home),
         "not a committer": lambda: _token(site_home, user="carol"),
     }[token_kind]()
     refused = _post(client, token, name="CI", status="success")
-    assert refused.status_code == 401
-    assert refused.json["error_code"] == "EINVALIDTOK"
+    assert refused.status_code == status
+    assert message in refused.json["error"]
     assert _flags(site_home) == []
+
+
+def _revoked_token(site_home) -> str:
+    token = _token(site_home)
+    with SiteRepo.open(site_home.repositories) as site:
+        revoke_token(site, token[:16])
+    return token
 
 
 @pytest.mark.parametrize(
