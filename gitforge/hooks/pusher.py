@@ -26,7 +26,7 @@ class UnknownPusher(Exception):
 @dataclass(frozen=True)
 class Pusher:
     viewer: Viewer
-    project: ProjectFacts
+    project: ProjectFacts | None  # None for a push to the site repo
     site: Snapshot  # the site repo as the push found it
 
     @property
@@ -42,8 +42,9 @@ class Pusher:
         return may(self.viewer, action, self.project, ticket=facts, **kwargs)
 
 
-def pusher_for(repositories: Path, fullname: str) -> Pusher:
-    """The pusher of a push into project `fullname`'s repos."""
+def pusher_for(repositories: Path, fullname: str | None) -> Pusher:
+    """The pusher of a push into project `fullname`'s repos, or with None
+    into the site repo."""
     with SiteRepo.open(repositories) as site_repo:
         site = site_repo.snapshot()
     name = pusher_name() or _first_admin(site)
@@ -54,10 +55,12 @@ def pusher_for(repositories: Path, fullname: str) -> Pusher:
             if name
             else "the site has no administrator to attribute this push to"
         )
-    project = site.read(project_path(fullname))
-    if project is None:
-        raise NotFound("project", fullname)
-    facts = ProjectFacts.from_document(fullname, project)
+    facts = None
+    if fullname is not None:
+        project = site.read(project_path(fullname))
+        if project is None:
+            raise NotFound("project", fullname)
+        facts = ProjectFacts.from_document(fullname, project)
     viewer = Viewer(user["name"], user["admin"], groups_of(site, user["name"]))
     return Pusher(viewer, facts, site)
 

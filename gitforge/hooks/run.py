@@ -27,12 +27,24 @@ def main(hook: str, home: str) -> int:
 def _pre_receive(
     repositories: Path, repo_dir: Path, relpath: str, updates: list[list[str]]
 ) -> int:
-    from gitforge.hooks.validate import content_check_for, refusals
+    from gitforge.hooks.access_checks import access_problems, identify_pusher
+    from gitforge.hooks.pusher import UnknownPusher
+    from gitforge.hooks.validate import (
+        content_check_for,
+        open_with_quarantine,
+        refusals,
+    )
 
-    check_content = content_check_for(repositories, relpath)
-    if check_content is None:
-        return 0
-    problems = refusals(repo_dir, check_content, updates)
+    repo = open_with_quarantine(repo_dir)
+    try:
+        pusher = identify_pusher(repositories, relpath)
+    except UnknownPusher as err:
+        pusher, problems = None, [str(err)]
+    else:
+        problems = access_problems(pusher, repo, relpath, updates)
+    check_content = None if problems else content_check_for(relpath, pusher)
+    if check_content is not None:
+        problems = refusals(repo, check_content, updates)
     for problem in problems:
         print(f"gitforge: {printable(problem)}", file=sys.stderr)
     if problems:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pygit2
 
-from gitforge.hooks.pusher import UnknownPusher, pusher_for
+from gitforge.hooks.pusher import Pusher
 from gitforge.store import formats
 from gitforge.store.documents import DEFAULT_BRANCH, Snapshot
 from gitforge.store.layout import SITE_REPO, RepoKind, parse_relpath
@@ -33,7 +33,7 @@ _PLAIN_FILE_MODES = {pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTAB
 ContentCheck = Callable[[Snapshot, Snapshot, list[pygit2.DiffDelta]], list[str]]
 
 
-def content_check_for(repositories: Path, relpath: str) -> ContentCheck | None:
+def content_check_for(relpath: str, pusher: Pusher) -> ContentCheck | None:
     """The content rules of the repo at `relpath`; None for repos that take
     any push (code repos)."""
     from gitforge.hooks import site_checks, ticket_checks
@@ -42,10 +42,6 @@ def content_check_for(repositories: Path, relpath: str) -> ContentCheck | None:
         return site_checks.check_change
     parsed = parse_relpath(relpath)
     if parsed is not None and parsed[0] is RepoKind.TICKETS:
-        try:
-            pusher = pusher_for(repositories, parsed[1])
-        except UnknownPusher as err:
-            return _refuse_all(str(err))
         return ticket_checks.TicketChanges(pusher)
     if parsed is not None and parsed[0] is RepoKind.REQUESTS:
         return _refuse_any_change
@@ -65,10 +61,10 @@ _refuse_any_change = _refuse_all(
 
 
 def refusals(
-    repo_dir: Path, check_content: ContentCheck, updates: list[list[str]]
+    repo: pygit2.Repository, check_content: ContentCheck, updates: list[list[str]]
 ) -> list[str]:
-    """Problems with a push to a document repo; an empty list accepts it."""
-    repo = open_with_quarantine(repo_dir)
+    """Problems with a push to a document repo (opened with
+    `open_with_quarantine`); an empty list accepts it."""
     problems = []
     for old, new, ref in updates:
         problem = ref_problem(repo, old, new, ref)
