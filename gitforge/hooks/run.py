@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -99,12 +98,16 @@ def _in_background(work, *args) -> None:
         _log_to_home(args[0])
         work(*args)
     except BaseException:
+        import logging
+
         logging.getLogger(__name__).exception("post-receive task failed")
     finally:
         os._exit(0)
 
 
 def _log_to_home(home: str) -> None:
+    import logging  # here: a push's own path does without it
+
     logging.basicConfig(
         filename=str(Path(home) / "hooks.log"),
         level=logging.WARNING,
