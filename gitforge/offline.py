@@ -12,7 +12,7 @@ files edited but not committed are not shown, and a write refuses to run
 when the files it would touch have uncommitted changes.
 
 The same works for comments on and closing of pull requests in a clone of
-a request repo, for local use: the server refuses pushes to request repos.
+a request repo; the server takes such pushes (gitforge.hooks.request_checks).
 """
 
 from __future__ import annotations

@@ -43,9 +43,10 @@ def tickets() -> None:
 @click.group(
     help=(
         "Comment on and close pull requests in a clone of a project's request "
-        "repo, with no server.\n\nFor local use only for now: the server "
-        "refuses every push to a request repo, so these commits stay in your "
-        "clone. " + _rules("request repo", "")
+        "repo, with no server; push them back like ticket changes. The server "
+        "takes comments and the opening, closing and editing of pull requests "
+        "it already has; merges and new pull requests happen on the web. "
+        + _rules("request repo", "")
     )
 )
 def requests() -> None:

@@ -628,10 +628,10 @@ def test_request_comment_and_close_are_commits_in_the_clone(request_clone):
     assert closed["closed_at"] is not None
     assert closed == {**opened, **{k: closed[k] for k in ("status", "closed_by",
                                                           "closed_at")}}  # fmt: skip
-    # For local use only, as the help says: the server takes no push.
+    # The server takes the push, as the help says.
     pushed = git("push", "origin", "main", cwd=work, check=False)
-    assert "the request repo is written by gitforge only" in pushed.stderr
-    assert "local use" in " ".join(pull_requests("--help").output.split())
+    assert pushed.returncode == 0, pushed.stderr
+    assert "push them back" in " ".join(pull_requests("--help").output.split())
 
 
 def test_a_merged_request_cannot_be_closed(request_clone):

@@ -48,7 +48,7 @@ def access_problems(
             return []
         return [f"{pusher.name} may not push to the ticket repo of {fullname}"]
     if kind is RepoKind.REQUESTS:
-        return []  # refused whole by its content check, with its reason
+        return []  # the discussion only; its content check says what may change
     return [
         problem
         for old, new, ref in updates

@@ -36,7 +36,7 @@ ContentCheck = Callable[[Snapshot, Snapshot, list[pygit2.DiffDelta]], list[str]]
 def content_check_for(relpath: str, pusher: Pusher) -> ContentCheck | None:
     """The content rules of the repo at `relpath`; None for repos that take
     any push (code repos)."""
-    from gitforge.hooks import site_checks, ticket_checks
+    from gitforge.hooks import request_checks, site_checks, ticket_checks
 
     if relpath == SITE_REPO:
         return site_checks.check_change
@@ -44,20 +44,8 @@ def content_check_for(relpath: str, pusher: Pusher) -> ContentCheck | None:
     if parsed is not None and parsed[0] is RepoKind.TICKETS:
         return ticket_checks.TicketChanges(pusher)
     if parsed is not None and parsed[0] is RepoKind.REQUESTS:
-        return _refuse_any_change
+        return request_checks.RequestChanges(pusher)
     return None
-
-
-def _refuse_all(reason: str) -> ContentCheck:
-    return lambda _old, _new, _deltas: [reason]
-
-
-# Not yet: offline editing of pull requests; the request repo is written by
-# gitforge alone, and pushes to it are refused whole.
-_refuse_any_change = _refuse_all(
-    "the request repo is written by gitforge only; open and discuss "
-    "pull requests on the web or through the API"
-)
 
 
 def refusals(
