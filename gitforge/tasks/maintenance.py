@@ -30,3 +30,33 @@ def gc_auto(home: str, relpath: str) -> None:
     )
     if done.returncode != 0:
         log.warning("git gc --auto in %s failed: %s", relpath, done.stderr.strip())
+
+
+def add_merge_attributes(config) -> list[str]:
+    """Give every ticket and request repo made before gitforge shipped its
+    merge driver the `.gitattributes` that enables it in clones, one commit
+    each; returns the repos that needed it. Run at start by serve and
+    worker."""
+    from gitforge.hooks.install import repositories_under
+    from gitforge.index.db import engine_for
+    from gitforge.index.sync import sync_repo
+    from gitforge.store.documents import SYSTEM, DocumentRepo
+    from gitforge.store.tickets import MERGE_ATTRIBUTES
+
+    changed = []
+    for folder in ("tickets", "requests"):
+        for path in repositories_under(config.repositories / folder):
+            with DocumentRepo(path) as repo:
+                if repo.snapshot().read_bytes(".gitattributes") is not None:
+                    continue
+                repo.transact(
+                    lambda _snapshot: {".gitattributes": MERGE_ATTRIBUTES},
+                    SYSTEM,
+                    "Merge JSON files with gitforge's merge driver in clones",
+                )
+            relpath = path.relative_to(config.repositories).as_posix()
+            sync_repo(engine_for(config), config.repositories, relpath)
+            changed.append(relpath)
+    if changed:
+        log.info("added .gitattributes to %d document repos", len(changed))
+    return changed
