@@ -152,3 +152,103 @@ def test_fork_documents_follow_the_project_rules(config, work):
     refused = _push(work)
     assert "projects cannot be deleted with a push" in refused.stderr
     assert _state(config) == before
+
+
+# -- groups, access and keys ------------------------------------------------
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB8g/aiLF8JgWX5Vjvk+nvWc4hiUzQ2yvqcwUqQCGnng"
+
+
+def _group_doc(name, members):
+    return {"format": 1, "name": name, "description": "", "members": members,
+            "created": "2026-01-01T00:00:00Z"}  # fmt: skip
+
+
+def _write(work, path, doc):
+    (work / path).parent.mkdir(parents=True, exist_ok=True)
+    (work / path).write_text(json.dumps(doc))
+
+
+def _key_entry(key=KEY, fingerprint=None):
+    from gitforge.store.keys import parse_key
+
+    return {"key": key, "title": "laptop", "added": "2026-01-01T00:00:00Z",
+            "fingerprint": fingerprint or parse_key(key)[1]}  # fmt: skip
+
+
+def test_groups_and_grants_pushed_by_an_admin_are_loaded(config, work):
+    _write(work, "groups/qa.json", _group_doc("qa", ["carol"]))
+    _edit(work, "projects/foo.json", access={"groups": {"qa": {"level": "ticket"}}},
+          private=True)  # fmt: skip
+    pushed = _push(work)
+    assert pushed.returncode == 0, pushed.stderr
+    sync_repo(engine_for(config), config.repositories, SITE_REPO)
+    engine = engine_for(config)
+    assert queries.viewer(engine, "carol").groups == frozenset({"qa"})
+    facts = queries.facts(queries.project(engine, "foo"))
+    assert facts.private and facts.grants[0][0] == "@qa"
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda w: _write(w, "groups/qa.json", _group_doc("qa", ["ghost"])),
+         "field 'members': no user is named 'ghost'"),
+        (lambda w: _write(w, "groups/qa.json", _group_doc("other", [])),
+         "field 'name': must equal the file's name"),
+        (lambda w: _write(w, "groups/api.json", _group_doc("api", [])),
+         "this name is reserved"),
+        (lambda w: _write(w, "groups/qa.json", _group_doc("qa", ["b", "a"])),
+         "must be sorted"),
+        (lambda w: _edit(w, "projects/foo.json",
+                         access={"users": {"ghost": {"level": "commit"}}}),
+         "field 'access': no user is named 'ghost'"),
+        (lambda w: _edit(w, "projects/foo.json",
+                         access={"groups": {"nobody": {"level": "commit"}}}),
+         "no group is named 'nobody'"),
+        (lambda w: _edit(w, "projects/foo.json",
+                         access={"users": {"carol": {"level": "boss"}}}),
+         "'level' must be one of admin, commit, collaborator, ticket"),
+        (lambda w: _edit(w, "projects/foo.json", access={"users": {
+            "carol": {"level": "collaborator", "branches": ["../x"]}}}),
+         "is not a branch pattern"),
+        (lambda w: _edit(w, "projects/foo.json", protected_branches=["-x"]),
+         "'-x' is not a branch pattern"),
+        (lambda w: _edit(w, "users/carol.json", ssh_keys=[_key_entry(
+            fingerprint="SHA256:" + "A" * 43)]),
+         "is not the key's fingerprint"),
+        (lambda w: _edit(w, "users/carol.json", ssh_keys=[_key_entry(
+            key="ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQAB", fingerprint="SHA256:"
+            + "A" * 43)]),
+         "the key's data is not an ssh-ed25519 key"),
+    ],
+)  # fmt: skip
+def test_bad_groups_grants_and_keys_are_refused(config, work, change, expected):
+    before = _state(config)
+    change(work)
+    pushed = _push(work)
+    assert pushed.returncode != 0
+    assert expected in pushed.stderr
+    assert _state(config) == before
+
+
+def test_a_key_held_by_another_account_is_refused(config, work):
+    _edit(work, "users/carol.json", ssh_keys=[_key_entry()])
+    assert _push(work).returncode == 0
+    before = _state(config)
+    _edit(work, "users/admin.json", ssh_keys=[_key_entry()])
+    pushed = _push(work)
+    assert "field 'ssh_keys': SHA256:" in pushed.stderr
+    assert "belongs to users/carol.json" in pushed.stderr
+    assert _state(config) == before
+
+
+def test_a_group_still_granted_cannot_be_deleted(config, work):
+    _write(work, "groups/qa.json", _group_doc("qa", []))
+    _edit(work, "projects/foo.json", access={"groups": {"qa": {"level": "ticket"}}})
+    assert _push(work).returncode == 0
+    (work / "groups/qa.json").unlink()
+    pushed = _push(work)
+    assert "projects/foo.json still grants @qa access; revoke it too" in pushed.stderr
+    _edit(work, "projects/foo.json", access={})
+    assert _push(work).returncode == 0
