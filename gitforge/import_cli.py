@@ -1,6 +1,6 @@
 """`gitforge import`: bring tickets and pull requests over from other forges.
 
-The logic is in gitforge.import_pagure; this module turns options into a
+The logic is in the package gitforge.pagure; this module turns options into a
 call and the report into text, and imports the logic only when a command
 runs, so that `gitforge --help` stays quick.
 """
@@ -45,7 +45,7 @@ def import_pagure_command(
 
     Users without an account (and not mapped with --users) get placeholder
     accounts that cannot log in. Running it again adds only what is new."""
-    from gitforge.import_pagure import import_pagure, read_users_file
+    from gitforge.pagure import import_pagure, read_users_file
 
     if tickets is None and requests is None:
         raise click.UsageError("give --tickets, --requests or both")

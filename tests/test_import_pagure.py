@@ -16,17 +16,15 @@ import pygit2
 import pytest
 
 from gitforge.config import Config
-from gitforge.import_pagure import (
-    BadPagureData,
-    ImportRefused,
-    derived_uid,
-    import_pagure,
-    pagure_time,
-    read_users_file,
-    safe_attachment_name,
-)
 from gitforge.index import queries, request_queries
 from gitforge.index.db import engine_for
+from gitforge.pagure import (
+    BadPagureData,
+    ImportRefused,
+    import_pagure,
+    read_users_file,
+)
+from gitforge.pagure.values import derived_uid, pagure_time, safe_attachment_name
 from gitforge.store.documents import Identity, uid_folder
 from gitforge.store.layout import RepoKind, repo_path
 from gitforge.store.requests import RequestRepo, flag_uid
