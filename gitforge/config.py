@@ -58,6 +58,12 @@ SETTINGS = (
         "Whether serve and worker watch the repositories and sync branches moved "
         "without a hook (restores, mirrors, git update-ref): on or off.",
     ),
+    Setting(
+        "gitolite",
+        "off",
+        "Whether git over ssh goes through gitolite, whose rules and keys follow "
+        "every change of the site repo (see docs/ssh.md): on or off.",
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}

@@ -172,7 +172,7 @@ def test_hooks_install_rewrites_a_hook_whose_interpreter_moved(config, tmp_path,
         f"Rewrote the hooks of {len(_repositories(config.home))} repositories "
         "(1 of them pointed at another interpreter or home)\n"
     )
-    assert hook.read_text().startswith(f"#!{sys.executable}\n")
+    assert hook.read_text().startswith(f"#!{sys.executable} -S\n")
     tip = git("rev-parse", "main", cwd=tickets).stdout
     refused = _push_ticket_change(work, ticket, status="Done")
     assert refused.returncode != 0
@@ -209,7 +209,7 @@ def test_serve_and_worker_repair_hooks_at_start(
     _move_interpreter(hook)
     done = cli(config.home, command)
     assert done.exit_code == 0, done.output
-    assert hook.read_text().startswith(f"#!{sys.executable}\n")
+    assert hook.read_text().startswith(f"#!{sys.executable} -S\n")
     repaired = [r for r in caplog.records if "rewrote the hooks" in r.getMessage()]
     assert len(repaired) == 1
     assert repaired[0].getMessage().startswith("rewrote the hooks of 1 repositories")

@@ -45,11 +45,23 @@ class SyncResult:
 def sync_repo(engine: Engine, repositories: Path, relpath: str) -> SyncResult:
     """Load what changed in one repo since the last sync."""
     try:
-        return _sync_once(engine, repositories, relpath)
+        result = _sync_once(engine, repositories, relpath)
     except IntegrityError:
         # Two first syncs of one repo raced to create its state row; the
         # loser runs again and finds the winner's work.
-        return _sync_once(engine, repositories, relpath)
+        result = _sync_once(engine, repositories, relpath)
+    if result.moved:
+        _after_sync(repositories, relpath)
+    return result
+
+
+def _after_sync(repositories: Path, relpath: str) -> None:
+    """gitolite's rules are derived from the site repo and the private
+    tickets too: they follow the same sync (a task, when the site uses
+    gitolite)."""
+    from gitforge.gitolite.trigger import synced
+
+    synced(repositories.parent, relpath)
 
 
 def _sync_once(engine: Engine, repositories: Path, relpath: str) -> SyncResult:

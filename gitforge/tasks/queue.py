@@ -30,7 +30,13 @@ def make_consumer(workers: int = 2):
     idle SQLite queue four times a second costs next to nothing.
     """
     # Imported for their side effect: each registers its tasks.
-    from gitforge.tasks import forks, maintenance, pull_requests, sync  # noqa: F401
+    from gitforge.tasks import (  # noqa: F401
+        forks,
+        gitolite,
+        maintenance,
+        pull_requests,
+        sync,
+    )
 
     return huey.create_consumer(
         workers=workers,
