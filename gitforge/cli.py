@@ -108,11 +108,13 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     from werkzeug.serving import make_server
 
     from gitforge.hooks.install import repair_hooks
+    from gitforge.tasks.maintenance import add_merge_attributes
     from gitforge.tasks.queue import start_consumer
     from gitforge.web.app import create_app, warm_up
 
     _first_start(config, host, port)
     repair_hooks(config.home)
+    add_merge_attributes(config)
     reconciler = _start_reconciler(config)
     consumer = start_consumer(workers)
     app = create_app(config)
@@ -195,15 +197,17 @@ def _only_admin(config: Config) -> str:
 @click.argument("name")
 @click.option("--description", default="", help="One line about the project.")
 @click.option("--owner", help=_OWNER_HELP)
+@click.option("--private", is_flag=True, help="Absent for all without access.")
 @with_home
 def project_create(
-    config: Config, name: str, description: str, owner: str | None
+    config: Config, name: str, description: str, owner: str | None, private: bool
 ) -> None:
     """Create project NAME (or NAMESPACE/NAME) with empty repos."""
     from gitforge.tasks.projects import create_project
 
-    create_project(config, name, owner or _only_admin(config), description)
-    click.echo(f"Created project {name}")
+    owner = owner or _only_admin(config)
+    create_project(config, name, owner, description, private=private)
+    click.echo(f"Created {'private ' if private else ''}project {name}")
 
 
 @project.command("import")
@@ -261,36 +265,6 @@ def user_add(config: Config, name: str, email: str, full_name: str, is_admin: bo
     password = None if no_password else _read_password(password_stdin)
     add_user(config, NewUser(name, email, full_name, password, is_admin))
     click.echo(f"Added user {name}")
-
-
-@main.group()
-def token() -> None:
-    """Manage API tokens."""
-
-
-@token.command("create")
-@click.argument("user_name", metavar="USER")
-@click.option("--project", "fullname", help="Limit the token to one project.")
-@click.option(
-    "--acl",
-    "acls",
-    multiple=True,
-    default=["pull_request_flag"],
-    show_default=True,
-    help="What the token allows (repeatable).",
-)
-@click.option("--days", default=365, show_default=True, help="Days until it expires.")
-@with_home
-def token_create(config: Config, user_name: str, fullname: str | None,
-                 acls: tuple[str, ...], days: int) -> None:  # fmt: skip
-    """Create an API token for USER and print it (it is shown only once)."""
-    from gitforge.store.site import SiteRepo
-    from gitforge.store.tokens import create_token
-
-    with SiteRepo.open(config.repositories) as site:
-        secret, doc = create_token(site, user_name, list(acls), fullname, days)
-    click.echo(secret)
-    click.echo(f"id {doc['id']}, expires {doc['expires']}", err=True)
 
 
 @main.command()
@@ -360,9 +334,11 @@ def worker(config: Config, workers: int) -> None:
     """Run a task consumer alone (for the scale-out setup)."""
     logging.getLogger("gitforge").setLevel(logging.INFO)
     from gitforge.hooks.install import repair_hooks
+    from gitforge.tasks.maintenance import add_merge_attributes
     from gitforge.tasks.queue import make_consumer
 
     repair_hooks(config.home)
+    add_merge_attributes(config)
     reconciler = _start_reconciler(config)
     click.echo(f"gitforge worker on {config.home} running; Ctrl-C stops it")
     try:
@@ -393,11 +369,16 @@ def hooks_install(config: Config) -> None:
 
 def _add_commands() -> None:
     """The commands that live in modules of their own."""
+    from gitforge.access_cli import access_group, group_group, key_group
+    from gitforge.gitolite_cli import gitolite_command
     from gitforge.import_cli import import_group
     from gitforge.merge_driver_cli import merge_driver
     from gitforge.offline_cli import requests, tickets
+    from gitforge.token_cli import token_group
 
-    for command in (import_group, merge_driver, tickets, requests):
+    for command in (import_group, merge_driver, tickets, requests, group_group,
+                    access_group, key_group, token_group,
+                    gitolite_command):  # fmt: skip
         main.add_command(command)
 
 

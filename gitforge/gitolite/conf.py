@@ -204,7 +204,7 @@ def _code_rules(subjects, facts: ProjectFacts) -> list[str | None]:
                 if refex:
                     collaborators.setdefault(refex, []).append(name)
     rules = [_rule("R", "", sorted(readers))]
-    protected = _protected_refexes(facts)
+    protected = []
     if protected:
         rules += _push_rules("RW", committers, collaborators)
         rules += [_rule("-", refex, [EVERYONE]) for refex in protected]

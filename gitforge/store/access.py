@@ -22,7 +22,7 @@ from gitforge.store.documents import (
 )
 from gitforge.store.errors import AlreadyExists, FormatError, NotFound
 from gitforge.store.layout import check_name
-from gitforge.store.site import project_path, user_path
+from gitforge.store.site import SiteRepo, project_path, user_path
 
 
 def group_path(name: str) -> str:
@@ -144,13 +144,10 @@ def revoke(
 
 
 def set_private(
-    site: DocumentRepo, fullname: str, private: bool, actor: Identity = SYSTEM
+    site: SiteRepo, fullname: str, private: bool, actor: Identity = SYSTEM
 ) -> dict:
-    def edit(_snapshot: Snapshot, project: dict) -> None:
-        project["private"] = private
-
-    what = "private" if private else "public"
-    return _change_project(site, fullname, edit, actor, f"Make {fullname} {what}")
+    """Make a project private (its forks too: they hold its code) or public."""
+    return site.change_project(fullname, private=private, actor=actor)
 
 
 def set_protected_branches(

@@ -37,6 +37,8 @@ def parse_key(text: str) -> tuple[str, str]:
     """The stored form (`<type> <base64>`) and fingerprint of the public key
     in `text`, as found in an `id_*.pub` file; BadKey with the reason for
     anything else."""
+    if "PRIVATE KEY" in text:
+        raise BadKey("this is a private key; paste the .pub file instead")
     lines = [line for line in text.strip().splitlines() if line.strip()]
     if len(lines) != 1:
         raise BadKey("paste exactly one public key (one line of an .pub file)")
@@ -44,8 +46,6 @@ def parse_key(text: str) -> tuple[str, str]:
         raise BadKey(f"a public key is at most {MAX_KEY_CHARS} characters")
     parts = lines[0].split()
     if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
-        if "PRIVATE KEY" in text:
-            raise BadKey("this is a private key; paste the .pub file instead")
         raise BadKey(
             "a public key starts with its type, one of " + ", ".join(SSH_KEY_TYPES)
         )

@@ -103,10 +103,12 @@ class SiteRepo(DocumentRepo):
         description: str = "",
         actor: Identity = SYSTEM,
         parent: str | None = None,
+        private: bool = False,
     ) -> dict:
         """Record a project, or with `parent` a fork (named `forks/...`) of
         the project `parent`; refuses a taken name, an owner without an
-        account and a parent that is not recorded."""
+        account and a parent that is not recorded. A `private` project is
+        absent for everybody without access to it (gitforge.policy)."""
         namespace, name = split_fullname(fullname)
         if is_fork(fullname) != (parent is not None):
             raise InvalidName(
@@ -125,6 +127,7 @@ class SiteRepo(DocumentRepo):
             "created": utc_now(),
             "settings": {},
             "parent": parent,
+            "private": private,
         }
         formats.check("project", project_path(fullname), doc)
 
@@ -160,6 +163,42 @@ class SiteRepo(DocumentRepo):
         self.transact(change, actor, f"Change the settings of {fullname}")
         return dict(result)
 
+    def change_project(
+        self,
+        fullname: str,
+        description: str | None = None,
+        private: bool | None = None,
+        settings: dict | None = None,
+        actor: Identity = SYSTEM,
+    ) -> dict:
+        """Change a project's description, privacy and some of its settings
+        in one commit; None leaves a field as it is."""
+        # Making a project private makes its forks private too: they hold
+        # its code. Making it public again leaves them as they are.
+        path = project_path(fullname)
+        if description is not None and (problem := _description_problem(description)):
+            raise FormatError(path, "description", problem)
+        result: dict = {}
+
+        def change(snapshot: Snapshot) -> dict:
+            project = snapshot.read(path)
+            if project is None:
+                raise NotFound("project", fullname)
+            result.clear()
+            result.update(project)
+            if description is not None:
+                result["description"] = description
+            if private is not None:
+                result["private"] = private
+            if settings:
+                result["settings"] = {**project["settings"], **settings}
+            formats.check("project", path, result)
+            forks = forks_made_private(snapshot, fullname) if private else {}
+            return {path: result, **forks}
+
+        self.transact(change, actor, f"Change the settings of {fullname}")
+        return dict(result)
+
     def users(self) -> list[dict]:
         snapshot = self.snapshot()
         return [
@@ -167,6 +206,34 @@ class SiteRepo(DocumentRepo):
             for name in snapshot.listdir("users")
             if name.endswith(".json")
         ]
+
+
+MAX_DESCRIPTION = 255
+
+
+def _description_problem(description: str) -> str | None:
+    """A description is one line: it is shown in lists and page heads."""
+    if len(description) > MAX_DESCRIPTION:
+        return f"must be at most {MAX_DESCRIPTION} characters"
+    if not description.isprintable():
+        return "must be one line without control characters"
+    return None
+
+
+def forks_made_private(snapshot: Snapshot, fullname: str) -> dict[str, dict]:
+    """The documents of the forks of `fullname` (and of their forks) that
+    are not private yet, made private."""
+    children: dict[str, list[tuple[str, dict]]] = {}
+    for path, data in snapshot.walk("projects/forks"):
+        doc = parse_json(path, data)
+        children.setdefault(doc.get("parent"), []).append((path, doc))
+    changes, parents = {}, [fullname]
+    while parents:
+        for path, doc in children.get(parents.pop(), []):
+            parents.append(path[len("projects/") : -len(".json")])
+            if not doc.get("private"):
+                changes[path] = {**doc, "private": True}
+    return changes
 
 
 # Account names kept back: the forge's own commit identity from everybody,

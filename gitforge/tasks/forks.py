@@ -87,9 +87,12 @@ def fork_project(config: Config, parent_fullname: str, user: str) -> dict:
         for path in made:
             install_hooks(path, config.home)
         with SiteRepo.open(repos) as site:
+            # A fork of a private project is private: its code is the
+            # parent's.
             doc = site.add_project(
-                fullname, user, parent["description"], actor, parent=parent_fullname
-            )
+                fullname, user, parent["description"], actor,
+                parent=parent_fullname, private=bool(parent.get("private")),
+            )  # fmt: skip
     except BaseException:
         _remove(made, repos)
         raise

@@ -41,6 +41,7 @@ def create_project(
     actor: Identity = SYSTEM,
     source: str | None = None,
     show_progress: bool = False,
+    private: bool = False,
 ) -> dict:
     """Create a project's repos (importing `source` if given), record it in
     the site repo and sync it into the index."""
@@ -65,7 +66,7 @@ def create_project(
         for path in made:
             install_hooks(path, config.home)
         with SiteRepo.open(repos) as site:
-            doc = site.add_project(fullname, owner, description, actor)
+            doc = site.add_project(fullname, owner, description, actor, private=private)
     except BaseException:
         for path in made:
             shutil.rmtree(path, ignore_errors=True)

@@ -16,10 +16,18 @@ from flask import (
 )
 from sqlalchemy import Row
 
-from gitforge.index import queries
-from gitforge.store.errors import AlreadyExists, BadPassword, FormatError, InvalidName
+from gitforge.index import access_queries, queries
+from gitforge.store import keys
+from gitforge.store.errors import (
+    AlreadyExists,
+    BadPassword,
+    FormatError,
+    InvalidName,
+    NotFound,
+)
 from gitforge.store.passwords import verify_password
 from gitforge.store.site import NewUser
+from gitforge.tasks.access import change_site
 from gitforge.tasks.accounts import change_password as commit_password
 from gitforge.tasks.site import add_user
 from gitforge.web.context import (
@@ -113,7 +121,13 @@ def logout():
 @blueprint.route("/settings")
 @login_required
 def settings():
-    return render_template("account.html")
+    return _settings_page()
+
+
+def _settings_page() -> str:
+    row = current_user_row()
+    ssh_keys = access_queries.keys_of(site().engine, row.name)
+    return render_template("account.html", ssh_keys=ssh_keys, key_form=request.form)
 
 
 @blueprint.route("/settings/password", methods=["POST"])
@@ -129,7 +143,7 @@ def change_password():
             problem = f"The new password is too weak: {err}."
     if problem:
         flash(problem, "error")
-        return render_template("account.html"), 400
+        return _settings_page(), 400
     log.info("user %s changed their password", row.name)
     session_store().end_all(row.name)  # every other browser logs in anew
     _start_session(queries.user(site().engine, row.name))
@@ -145,6 +159,37 @@ def _password_change_problem(row: Row, form) -> str | None:
     if form["password"] != form.get("confirm", ""):
         return "The two new passwords differ."
     return None
+
+
+@blueprint.route("/settings/keys", methods=["POST"])
+@login_required
+def add_key():
+    """Add a pasted ssh public key to the signed-in user."""
+    name = current_user_row().name
+    form = request.form
+    try:
+        entry = change_site(site().config, keys.add_key, name, form.get("key", ""),
+                            form.get("title", ""), actor=identity())  # fmt: skip
+    except (keys.BadKey, AlreadyExists, FormatError) as err:
+        flash(f"The key was not added: {err}.", "error")
+        return _settings_page(), 400
+    flash(f"Key {entry['title']} added ({entry['fingerprint']}).")
+    return redirect(url_for("accounts.settings"))
+
+
+@blueprint.route("/settings/keys/remove", methods=["POST"])
+@login_required
+def remove_key():
+    name = current_user_row().name
+    fingerprint = request.form.get("fingerprint", "")
+    try:
+        change_site(site().config, keys.remove_key, name, fingerprint,
+                    actor=identity())  # fmt: skip
+    except NotFound:
+        flash("You have no such key.", "error")
+        return _settings_page(), 400
+    flash(f"Key {fingerprint} removed.")
+    return redirect(url_for("accounts.settings"))
 
 
 # -- sessions and where they lead ---------------------------------------------

@@ -20,9 +20,13 @@ from gitforge.store.errors import FormatError
 from gitforge.store.formats import FLAG_STATUSES, MAX_NUMBER
 from gitforge.store.layout import RepoKind, repo_relpath
 from gitforge.store.requests import RequestRepo
-from gitforge.store.site import SiteRepo
-from gitforge.store.tokens import TokenRefused, check_token
 from gitforge.web.context import ProjectContext, project_route, site
+from gitforge.web.credentials import (
+    CredentialsRefused,
+    missing_scope,
+    request_token,
+    wrong_project,
+)
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("api", __name__, url_prefix="/api/0")
@@ -135,18 +139,14 @@ def _token_for(project: ProjectContext, acl: str) -> dict:
     """The token of this request, if it grants `acl` on `project` to a user
     the policy lets do it. 401 for a missing, unknown, revoked or expired
     token; 403 for one without the scope or for another project."""
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "token":
-        raise ApiError(401, "EINVALIDTOK", "Missing or invalid token")
-    with SiteRepo.open(site().config.repositories) as site_repo:
-        try:
-            token = check_token(site_repo.snapshot(), value.strip())
-        except TokenRefused as refused:
-            raise ApiError(401, "EINVALIDTOK", str(refused)) from None
-    if acl not in token["acls"]:
-        raise ApiError(403, "ENOSCOPE", f"The token lacks the scope {acl}")
-    if token["project"] not in (None, project.fullname):
-        raise ApiError(403, "EINVALIDTOK", "The token is for another project")
+    try:
+        token = request_token()
+    except CredentialsRefused as refused:
+        raise ApiError(401, "EINVALIDTOK", str(refused)) from None
+    if problem := missing_scope(token, acl):
+        raise ApiError(403, "ENOSCOPE", problem)
+    if problem := wrong_project(token, project.fullname):
+        raise ApiError(403, "EINVALIDTOK", problem)
     viewer = queries.viewer(site().engine, token["user"])
     if not may(viewer, Action.FLAG_PULL_REQUEST, project.facts):
         raise ApiError(403, "EINVALIDTOK", f"{token['user']} may not flag here")

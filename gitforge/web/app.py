@@ -75,16 +75,19 @@ def _register_blueprints(app: Flask) -> None:
         code_views,
         compare_views,
         git_http,
+        groups,
         home,
         project_settings,
         request_forms,
         request_views,
         ticket_views,
+        token_views,
     )
 
     for module in (git_http, api, accounts, home, code_views, ticket_views,
                    request_views, request_forms, compare_views,
-                   project_settings, attachment_views):  # fmt: skip
+                   project_settings, attachment_views, groups,
+                   token_views):  # fmt: skip
         app.register_blueprint(module.blueprint)
 
 

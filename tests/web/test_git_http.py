@@ -306,29 +306,6 @@ def test_other_git_paths_are_not_served(url):
     assert _get(url, "/alpha.git/git-upload-pack").status in (404, 405)
 
 
-def test_push_over_http_is_refused_with_message(url, forge, tmp_path):
-    target = tmp_path / "clone"
-    _clone(f"{url}/alpha.git", target)
-    _commit(target, "pushed.txt", "no\n")
-    before = git("rev-parse", "main", cwd=forge.repositories / "alpha.git").stdout
-
-    pushed = git("push", "origin", "main", cwd=target, check=False)
-
-    assert pushed.returncode != 0
-    assert "remote: Pushing over HTTP is not available yet." in pushed.stderr
-    assert "remote: Push by path on the server or over ssh instead." in pushed.stderr
-    after = git("rev-parse", "main", cwd=forge.repositories / "alpha.git").stdout
-    assert after == before
-    posted = _get(url, "/alpha.git/git-receive-pack", method="POST")
-    assert posted.status == 403
-
-
-def test_push_to_unknown_project_is_not_found(url):
-    refs = _get(url, "/nothing.git/info/refs?service=git-receive-pack")
-    assert refs.status == 404
-    assert _get(url, "/nothing.git/git-receive-pack", method="POST").status == 404
-
-
 def test_ticket_repo_with_private_ticket_is_absent(url, forge, tmp_path):
     _add_ticket(forge, "alpha", "Security hole", private=True)
 

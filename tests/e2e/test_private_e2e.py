@@ -1,0 +1,34 @@
+"""A private project on a real server: made and shared on the command line
+while `gitforge serve` runs; absent for a visitor (page, list, clone) and
+for a signed-in user until a group of theirs is granted access."""
+
+from __future__ import annotations
+
+from tests.conftest import git
+from tests.e2e.conftest import Browser, gitforge
+
+
+def test_private_project_is_absent_until_granted(forge, browser, tmp_path):
+    home = forge.home
+    gitforge(home, "project", "create", "hushed", "--owner", "admin", "--private")
+    gitforge(home, "user", "add", "bob", "--email", "bob@example.org",
+             "--password-stdin", input="bob-pass-1\n")  # fmt: skip
+    gitforge(home, "group", "add", "devs", "--member", "bob")
+
+    assert browser.get("/hushed")[0] == 404
+    assert "hushed" not in browser.get("/")[1]
+    clone = git("clone", "-q", f"{forge.url}/hushed.git", str(tmp_path / "c"),
+                check=False)  # fmt: skip
+    assert clone.returncode != 0 and "not found" in clone.stderr.lower()
+
+    bob = Browser(forge.url)
+    login = {"name": "bob", "password": "bob-pass-1"}
+    status, _page = bob.submit("/login", "/login", login)
+    assert status == 200  # the redirect, followed
+    assert bob.get("/hushed")[0] == 404
+
+    gitforge(home, "access", "grant", "hushed", "@devs", "ticket")
+    assert bob.get("/hushed")[0] == 200
+    assert 'href="/hushed"' in bob.get("/")[1]
+    assert bob.get("/hushed/settings/access")[0] == 403
+    assert browser.get("/hushed")[0] == 404
