@@ -128,7 +128,7 @@ def _project_lines(state: SiteState, project: Project) -> list[str]:
         if kind is RepoKind.TICKETS:
             rules = _ticket_rules(subjects, project)
         elif kind is RepoKind.REQUESTS:
-            rules = [_rule("R", "", _readers(subjects, facts))]
+            rules = _request_rules(subjects, facts)
         else:  # code and docs follow the project's code access
             rules = _code_rules(subjects, facts)
         lines += _repo_block(relpath, rules)
@@ -192,6 +192,16 @@ def _ticket_rules(subjects, project: Project) -> list[str | None]:
     ]
 
 
+def _request_rules(subjects, facts: ProjectFacts) -> list[str | None]:
+    """Readers read the request repo; those who may comment push the
+    discussion (no rewind), each file checked by the pre-receive hook."""
+    commenters = _everyone_or(
+        name for name, viewer in subjects
+        if may(viewer, Action.COMMENT_PULL_REQUEST, facts)
+    )  # fmt: skip
+    return [_rule("R", "", _readers(subjects, facts)), _rule("RW", "", commenters)]
+
+
 def _code_rules(subjects, facts: ProjectFacts) -> list[str | None]:
     readers = set(_readers(subjects, facts))
     committers, collaborators = [], {}
@@ -204,7 +214,7 @@ def _code_rules(subjects, facts: ProjectFacts) -> list[str | None]:
                 if refex:
                     collaborators.setdefault(refex, []).append(name)
     rules = [_rule("R", "", sorted(readers))]
-    protected = []
+    protected = _protected_refexes(facts)
     if protected:
         rules += _push_rules("RW", committers, collaborators)
         rules += [_rule("-", refex, [EVERYONE]) for refex in protected]

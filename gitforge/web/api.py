@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, jsonify, request
+from flask import Blueprint, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from gitforge.index import queries, request_queries
@@ -44,6 +44,19 @@ def _json_error(err: HTTPException):
     body = {"error": err.description, "error_code": code}
     body.update(getattr(err, "details", {}))
     return jsonify(body), err.code
+
+
+@blueprint.before_request
+def _viewer_from_token() -> None:
+    """Who asks is the token's user, never the session's: also when the
+    project is looked up, so that a token opens the private projects its
+    user may read (and nothing else)."""
+    try:
+        token = request_token()
+    except CredentialsRefused:
+        g.viewer = None  # each view then answers 401 with the reason
+        return
+    g.viewer = queries.viewer(site().engine, token["user"])
 
 
 @project_route(blueprint, "/pull-request/<int:number>/flag", methods=["POST"])

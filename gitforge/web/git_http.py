@@ -33,7 +33,7 @@ from typing import IO
 
 from flask import Blueprint, Response, abort, request
 from sqlalchemy import Row
-from werkzeug.exceptions import ClientDisconnected
+from werkzeug.exceptions import ClientDisconnected, NotFound
 
 from gitforge.index import queries
 from gitforge.index.queries import private_ticket_authors
@@ -60,6 +60,10 @@ CHUNK = 64 * 1024
 PUSH_NEEDS_CREDENTIALS = (
     "Pushing needs your user name and your password or an API token\n"
     "with the scope commit; a browser session does not count.\n"
+)
+READ_NEEDS_CREDENTIALS = (
+    "Repository not found, or it is not public: to read a private project, "
+    "give your user name and password or an API token.\n"
 )
 DUMB_REFUSED = (
     "This server speaks git's smart HTTP protocol only; use git 1.6.6 or newer.\n"
@@ -151,12 +155,17 @@ def readable_repo(repo: str) -> tuple[GitRepo, str | None]:
     """The repo that the URL part `repo` (without `.git`) names, and the
     name of who reads it; 404 unless they may. The reader is the user of
     explicit credentials when the request sends some, else the session's."""
-    # Not yet: git sends credentials only after a 401, and an anonymous
-    # read of a repo it may not read gets 404, so cloning a private project
-    # needs them sent up front (http.extraHeader; git 2.46: proactiveAuth).
     credentials = _sent_credentials()
     who = credentials.viewer if credentials else viewer()
-    target = find_repo(repo, who)
+    try:
+        target = find_repo(repo, who)
+    except NotFound:
+        if who is not None:
+            raise
+        # git sends credentials only when asked: an anonymous reader of a
+        # repo that is private or absent (the same answer for both) is
+        # asked to sign in, so that `git clone` of a private project works.
+        abort(_challenge(READ_NEEDS_CREDENTIALS))
     token = credentials.token if credentials else None
     if token is not None and (problem := wrong_project(token, target.fullname)):
         abort(_plain(403, f"{problem}.\n"))
@@ -360,6 +369,9 @@ def _cgi_environ(
         # The hooks run inside receive-pack and attribute the push to this
         # user; the policy checks each ref with it (gitforge.hooks.pusher).
         env["GITFORGE_USER"] = user
+        # gitolite's own update hook (on sites with `gitolite = on`) only
+        # knows pushes through gitolite-shell; ours decide this one.
+        env["GL_BYPASS_ACCESS_CHECKS"] = "1"
     return env
 
 

@@ -182,7 +182,7 @@ def test_clone_fork_and_its_ticket_repo(url, forge, source, tmp_path):
     assert (tickets / "numbers.json").is_file()
     assert not list(tickets.glob("*/*/ticket.json"))  # alpha's ticket stays there
     # A fork nobody made stays absent.
-    assert _get(url, f"/forks/admin/ns/beta.git/info/refs?{UPLOAD}").status == 404
+    assert _asks_to_sign_in(_get(url, f"/forks/admin/ns/beta.git/info/refs?{UPLOAD}"))
 
 
 def test_fetch_gets_new_commits_and_tags(url, forge, source, tmp_path):
@@ -265,13 +265,23 @@ def test_clone_large_negotiation(
 # -- refusals --------------------------------------------------------------------
 
 
-def test_clone_unknown_project_is_not_found(url, tmp_path):
-    cloned = _clone(f"{url}/nothing.git", tmp_path / "x", check=False)
+NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0"}
+
+
+def _asks_to_sign_in(response) -> bool:
+    """What an anonymous reader gets for a repo that is absent or private
+    (the same for both): 401 and the challenge git answers with
+    credentials."""
+    challenge = response.getheader("WWW-Authenticate")
+    return response.status == 401 and challenge == 'Basic realm="gitforge"'
+
+
+def test_clone_unknown_project_asks_to_sign_in(url, tmp_path):
+    cloned = _clone(f"{url}/nothing.git", tmp_path / "x", check=False, env=NO_PROMPT)
     assert cloned.returncode != 0
-    assert "not found" in cloned.stderr
-    assert _get(url, f"/nothing.git/info/refs?{UPLOAD}").status == 404
-    assert _get(url, f"/ns/nothing.git/info/refs?{UPLOAD}").status == 404
-    assert _get(url, f"/tickets/nothing.git/info/refs?{UPLOAD}").status == 404
+    assert "could not read Username" in cloned.stderr
+    for path in ("/nothing.git", "/ns/nothing.git", "/tickets/nothing.git"):
+        assert _asks_to_sign_in(_get(url, f"{path}/info/refs?{UPLOAD}"))
 
 
 @pytest.mark.parametrize(
@@ -294,8 +304,8 @@ def test_clone_unknown_project_is_not_found(url, tmp_path):
     ],
 )
 def test_path_tricks_are_not_found(url, path):
-    assert _get(url, f"{path}/info/refs?{UPLOAD}").status == 404
-    assert _get(url, f"{path}/git-upload-pack", method="POST").status == 404
+    assert _asks_to_sign_in(_get(url, f"{path}/info/refs?{UPLOAD}"))
+    assert _asks_to_sign_in(_get(url, f"{path}/git-upload-pack", method="POST"))
 
 
 def test_other_git_paths_are_not_served(url):
@@ -309,10 +319,12 @@ def test_other_git_paths_are_not_served(url):
 def test_ticket_repo_with_private_ticket_is_absent(url, forge, tmp_path):
     _add_ticket(forge, "alpha", "Security hole", private=True)
 
-    cloned = _clone(f"{url}/tickets/alpha.git", tmp_path / "t", check=False)
+    cloned = _clone(f"{url}/tickets/alpha.git", tmp_path / "t", check=False,
+                    env=NO_PROMPT)  # fmt: skip
 
     assert cloned.returncode != 0
-    assert "not found" in cloned.stderr
+    assert "could not read Username" in cloned.stderr
+    assert _asks_to_sign_in(_get(url, f"/tickets/alpha.git/info/refs?{UPLOAD}"))
     _clone(f"{url}/alpha.git", tmp_path / "code")  # the code stays readable
 
 
