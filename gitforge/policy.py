@@ -44,6 +44,7 @@ class Action(Enum):
     CHANGE_SETTINGS = "change the project's settings"
     # Site actions: asked with project None.
     ADMINISTER_SITE = "read and write the site repo"
+    MANAGE_GROUP = "change a group's members or delete it"  # `group_members`
 
 
 class Level(IntEnum):
@@ -195,14 +196,17 @@ def may(
     comment_author: str | None = None,
     private_ticket_authors: frozenset[str] = frozenset(),
     ref: str | None = None,
+    group_members: frozenset[str] = frozenset(),
 ) -> bool:
     """The answer for every channel. Ticket actions need `ticket`;
     EDIT_COMMENT needs `comment_author` (also for editing a pull request:
     its author); CLONE_TICKETS needs the authors of the project's private
     tickets; REWRITE_BRANCH needs `ref`, and PUSH_CODE and
-    MERGE_PULL_REQUEST take one."""
+    MERGE_PULL_REQUEST take one; MANAGE_GROUP needs the group's members."""
     if action is Action.ADMINISTER_SITE:
         return viewer is not None and viewer.admin
+    if action is Action.MANAGE_GROUP:  # its members run a group
+        return viewer is not None and (viewer.admin or viewer.name in group_members)
     if project is None:
         raise ValueError(f"{action.value} needs a project")
     grant = grant_of(viewer, project)

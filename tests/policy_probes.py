@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from gitforge.config import Config
 from gitforge.gitolite.conf import gitolite_conf
 from gitforge.gitolite.state import read_state
-from gitforge.index import queries, request_queries
+from gitforge.index import access_queries, queries, request_queries
 from gitforge.index.sync import sync_repo
 from gitforge.policy import Action
 from gitforge.store import access, passwords
@@ -444,6 +444,15 @@ def settings_pages(forge, person, fullname, _ref):
     return found + [Trial(f"POST {url}", answer, writes=True)]
 
 
+def group_forms(forge, person, _fullname, _ref):
+    """The group page's member form, sent empty: it is refused (403) or,
+    once allowed, turned back for naming nobody (400), changing nothing."""
+    url = f"/group/{GROUP}/members"
+    members = frozenset(access_queries.members_of(forge.engine, GROUP))
+    answer = form(forge, person, url, ok=(400,), add="", remove="")
+    return [Trial(f"POST {url}", answer, ask={"group_members": members})]
+
+
 def flag_api(forge, person, fullname, _ref):
     """A CI flag with a token of the person's (scope pull_request_flag);
     the anonymous visitor sends none."""
@@ -805,6 +814,7 @@ def _own_probes() -> dict[Action, list[Probe]]:
         Action.MERGE_PULL_REQUEST: [_web(merge_request_forms, per_ref=True)],
         Action.FLAG_PULL_REQUEST: [Probe("api", flag_api)],
         Action.CHANGE_SETTINGS: [_web(settings_pages)],
+        Action.MANAGE_GROUP: [_web(group_forms, site=True)],
         Action.ADMINISTER_SITE: [_http(None, UPLOAD, site=True),
                                  _http(None, RECEIVE, site=True),
                                  _hooks(hook_site, site=True)],

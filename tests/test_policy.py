@@ -80,6 +80,7 @@ def test_policy_every_action_has_a_case():
         Action.EDIT_COMMENT,
         Action.CLONE_TICKETS,
         Action.ADMINISTER_SITE,
+        Action.MANAGE_GROUP,
     } == set(Action)
 
 
@@ -178,6 +179,14 @@ def test_policy_levels_include_the_ones_below():
 def test_policy_the_highest_grant_wins():
     held = grant_of(Viewer("tia", groups=frozenset({"releng"})), SHARED)
     assert held == Grant(Level.COLLABORATOR, ("stable",))
+
+
+def test_policy_groups_are_run_by_their_members_and_site_admins():
+    members = frozenset({"alice"})
+    assert may(AUTHOR, Action.MANAGE_GROUP, None, group_members=members)
+    assert may(ADMIN, Action.MANAGE_GROUP, None, group_members=members)
+    assert not may(STRANGER, Action.MANAGE_GROUP, None, group_members=members)
+    assert not may(None, Action.MANAGE_GROUP, None, group_members=members)
 
 
 def test_policy_site_repo_is_for_site_admins():

@@ -91,12 +91,7 @@ def delete_group(name: str):
 
 def may_manage(members: list[str]) -> bool:
     """Whether the viewer may change a group with these members."""
-    # Not yet: the policy (gitforge.policy) has no group actions; this is
-    # the one place that decides, with ADMINISTER_SITE for the staff.
-    me = viewer()
-    if me is None:
-        return False
-    return me.name in members or may(me, Action.ADMINISTER_SITE, None)
+    return may(viewer(), Action.MANAGE_GROUP, None, group_members=frozenset(members))
 
 
 def _group(name: str):
