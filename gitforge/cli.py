@@ -108,6 +108,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     from werkzeug.serving import make_server
 
     from gitforge.hooks.install import repair_hooks
+    from gitforge.hooks.service import HookService
     from gitforge.tasks.maintenance import add_merge_attributes
     from gitforge.tasks.queue import start_consumer
     from gitforge.web.app import create_app, warm_up
@@ -116,6 +117,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     repair_hooks(config.home)
     add_merge_attributes(config)
     reconciler = _start_reconciler(config)
+    hook_service = HookService(config.home).start()
     consumer = start_consumer(workers)
     app = create_app(config)
     warm_up(app)
@@ -129,6 +131,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     finally:
         consumer.stop(graceful=True)
         _stop_reconciler(reconciler)
+        _stop_hook_service(hook_service)
 
 
 def _exit_on_signal(signum, _frame) -> None:
@@ -150,6 +153,11 @@ def _start_reconciler(config: Config):
 def _stop_reconciler(reconciler) -> None:
     if reconciler is not None:
         reconciler.stop()
+
+
+def _stop_hook_service(service) -> None:
+    if service is not None:
+        service.stop()
 
 
 def _first_start(config: Config, host: str, port: int) -> None:
@@ -334,17 +342,20 @@ def worker(config: Config, workers: int) -> None:
     """Run a task consumer alone (for the scale-out setup)."""
     logging.getLogger("gitforge").setLevel(logging.INFO)
     from gitforge.hooks.install import repair_hooks
+    from gitforge.hooks.service import HookService
     from gitforge.tasks.maintenance import add_merge_attributes
     from gitforge.tasks.queue import make_consumer
 
     repair_hooks(config.home)
     add_merge_attributes(config)
     reconciler = _start_reconciler(config)
+    hook_service = HookService(config.home).start()
     click.echo(f"gitforge worker on {config.home} running; Ctrl-C stops it")
     try:
         make_consumer(workers).run()  # stops gracefully on SIGINT or SIGTERM
     finally:
         _stop_reconciler(reconciler)
+        _stop_hook_service(hook_service)
 
 
 @main.group()

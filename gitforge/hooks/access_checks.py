@@ -21,14 +21,14 @@ from gitforge.store.layout import SITE_REPO, RepoKind, parse_relpath
 ZERO = "0" * 40
 
 
-def identify_pusher(repositories: Path, relpath: str) -> Pusher:
+def identify_pusher(repositories: Path, relpath: str, env: dict) -> Pusher:
     """The pusher of a push to the repo at `relpath`; UnknownPusher with the
     reason when there is none to attribute it to."""
     parsed = parse_relpath(relpath) if relpath != SITE_REPO else None
     if relpath != SITE_REPO and parsed is None:
         raise UnknownPusher(f"{relpath} is not a repository of this forge")
     try:
-        return pusher_for(repositories, parsed[1] if parsed else None)
+        return pusher_for(repositories, parsed[1] if parsed else None, env)
     except NotFound as err:
         raise UnknownPusher(str(err)) from None
 

@@ -8,7 +8,6 @@ GITFORGE_USER when set, else to the site's first administrator.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,12 +41,12 @@ class Pusher:
         return may(self.viewer, action, self.project, ticket=facts, **kwargs)
 
 
-def pusher_for(repositories: Path, fullname: str | None) -> Pusher:
+def pusher_for(repositories: Path, fullname: str | None, env: dict) -> Pusher:
     """The pusher of a push into project `fullname`'s repos, or with None
-    into the site repo."""
+    into the site repo, as the hook's environment `env` names them."""
     with SiteRepo.open(repositories) as site_repo:
         site = site_repo.snapshot()
-    name = pusher_name() or _first_admin(site)
+    name = pusher_name(env) or _first_admin(site)
     user = site.read(user_path(name)) if name else None
     if user is None:
         raise UnknownPusher(
@@ -65,9 +64,9 @@ def pusher_for(repositories: Path, fullname: str | None) -> Pusher:
     return Pusher(viewer, facts, site)
 
 
-def pusher_name() -> str | None:
+def pusher_name(env: dict) -> str | None:
     """The authenticated pusher named by the git front end, if any."""
-    return os.environ.get("GITFORGE_USER") or os.environ.get("GL_USER") or None
+    return env.get("GITFORGE_USER") or env.get("GL_USER") or None
 
 
 def _first_admin(site: Snapshot) -> str | None:

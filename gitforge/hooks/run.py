@@ -6,6 +6,13 @@ import os
 import sys
 from pathlib import Path
 
+# What the pre-receive checks read from the hook's environment: the
+# pusher as the git front end names them, and where git keeps the pushed
+# objects until the push is accepted.
+PUSH_ENVIRONMENT = (
+    "GITFORGE_USER", "GL_USER", "GIT_OBJECT_DIRECTORY", "GIT_QUARANTINE_PATH",
+)  # fmt: skip
+
 
 def main(hook: str, home: str) -> int:
     updates = [line.split() for line in sys.stdin.read().splitlines() if line]
@@ -17,15 +24,36 @@ def main(hook: str, home: str) -> int:
         print(f"gitforge: {repo_dir} is not under {repositories}", file=sys.stderr)
         return 1
     if hook == "pre-receive":
-        return _pre_receive(repositories, repo_dir, relpath, updates)
+        return _report(_problems(home, relpath, updates, _push_environment()))
     if hook == "post-receive":
         return _post_receive(home, relpath, updates)
     return 0
 
 
-def _pre_receive(
-    repositories: Path, repo_dir: Path, relpath: str, updates: list[list[str]]
-) -> int:
+def _push_environment() -> dict[str, str]:
+    env = {name: os.environ[name] for name in PUSH_ENVIRONMENT if name in os.environ}
+    for name in ("GIT_OBJECT_DIRECTORY", "GIT_QUARANTINE_PATH"):
+        if name in env:  # absolute, for the hook service in another folder
+            env[name] = str(Path(env[name]).resolve())
+    return env
+
+
+def _problems(home: str, relpath: str, updates, env: dict) -> list[str]:
+    """The pre-receive verdict: from the hook service of a running forge,
+    which has everything imported already, else worked out here."""
+    from gitforge.hooks.service_client import ask_service
+
+    answer = ask_service(home, relpath, updates, env)
+    if answer is not None:
+        return answer
+    return push_problems(Path(home) / "repositories", relpath, updates, env)
+
+
+def push_problems(
+    repositories: Path, relpath: str, updates: list[list[str]], env: dict
+) -> list[str]:
+    """Why the push of `updates` to the repo at `relpath` is refused; an
+    empty list accepts it. `env` holds the hook's PUSH_ENVIRONMENT."""
     from gitforge.hooks.access_checks import access_problems, identify_pusher
     from gitforge.hooks.pusher import UnknownPusher
     from gitforge.hooks.validate import (
@@ -34,16 +62,19 @@ def _pre_receive(
         refusals,
     )
 
-    repo = open_with_quarantine(repo_dir)
+    repo = open_with_quarantine(repositories / relpath, env)
     try:
-        pusher = identify_pusher(repositories, relpath)
+        pusher = identify_pusher(repositories, relpath, env)
     except UnknownPusher as err:
-        pusher, problems = None, [str(err)]
-    else:
-        problems = access_problems(pusher, repo, relpath, updates)
+        return [str(err)]
+    problems = access_problems(pusher, repo, relpath, updates)
     check_content = None if problems else content_check_for(relpath, pusher)
     if check_content is not None:
         problems = refusals(repo, check_content, updates)
+    return problems
+
+
+def _report(problems: list[str]) -> int:
     for problem in problems:
         print(f"gitforge: {printable(problem)}", file=sys.stderr)
     if problems:

@@ -14,7 +14,6 @@ push.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,12 +71,13 @@ def refusals(
     return problems
 
 
-def open_with_quarantine(repo_dir: Path) -> pygit2.Repository:
+def open_with_quarantine(repo_dir: Path, env: dict) -> pygit2.Repository:
     """Open the repo so that objects of the push being checked are visible:
-    git keeps them in a quarantine folder that libgit2 does not look in."""
+    git keeps them in a quarantine folder (named in the hook's `env`) that
+    libgit2 does not look in."""
     repo = pygit2.Repository(str(repo_dir))
     for variable in ("GIT_OBJECT_DIRECTORY", "GIT_QUARANTINE_PATH"):
-        folder = os.environ.get(variable)
+        folder = env.get(variable)
         if folder and Path(folder).is_dir():
             repo.odb.add_disk_alternate(folder)
     return repo
