@@ -43,22 +43,6 @@ class Case:
         return f"{self.entry}, {self.action.name}, {who}, {self.project}, {self.ref}"
 
 
-_TICKET_PUSH_REASON = (
-    "gitforge/hooks/access_checks.py asks PUSH_TICKETS without "
-    "private_ticket_authors (reading every ticket on each push would cost "
-    "too much), so a push by path on the server passes for a reader who may "
-    "not clone the ticket repo; git over HTTP and gitolite.conf, the ways in "
-    "from outside, pass the authors and refuse"
-)
-# Known disagreements between an entry point and the policy, each checked by
-# test_known_disagreement (strict xfail) and left out of the main test.
-KNOWN: dict[Case, str] = {
-    Case("hooks", Action.PUSH_TICKETS, probes.STRANGER, probes.PUBLIC, None): (
-        _TICKET_PUSH_REASON
-    ),
-}
-
-
 def cases(action: Action, probe: Probe):
     for project in (None,) if probe.site else PROJECTS:
         for person in probe.people:
@@ -105,19 +89,8 @@ def test_every_entry_point_agrees_with_the_policy(forge, action):
     found = []
     for probe in probes_of(action):
         for case in cases(action, probe):
-            if case not in KNOWN:
-                found += disagreements(forge, case, probe)
+            found += disagreements(forge, case, probe)
     assert not found, f"{len(found)} disagreements:\n" + "\n".join(found)
-
-
-@pytest.mark.parametrize(
-    "case",
-    [pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=reason),
-                  id=str(case)) for case, reason in KNOWN.items()],
-)  # fmt: skip
-def test_known_disagreement(forge, case):
-    probe = next(p for p in probes_of(case.action) if p.entry == case.entry)
-    assert not disagreements(forge, case, probe)
 
 
 # -- gitolite itself ------------------------------------------------------------

@@ -13,6 +13,7 @@ project share.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -396,3 +397,20 @@ in `comments/` one comment. The format is described in gitforge's
 docs/formats.md. Edit, commit and push: the forge checks each pushed file and
 refuses a broken one with a message that names the file and the field.
 """
+
+
+_PRIVATE = re.compile(rb'"private"\s*:\s*true')
+
+
+def private_ticket_authors(snapshot: Snapshot) -> frozenset[str]:
+    """Who wrote the private tickets at `snapshot`, read from git (the
+    index knows it too, but a hook must not wait for it)."""
+    authors = set()
+    for uid in snapshot.uids():
+        data = snapshot.read_bytes(ticket_path(uid))
+        if data is None or not _PRIVATE.search(data):  # most are public
+            continue
+        ticket = parse_json(ticket_path(uid), data)
+        if ticket.get("private") is True and isinstance(ticket.get("author"), str):
+            authors.add(ticket["author"])
+    return frozenset(authors)

@@ -6,7 +6,12 @@ import pytest
 
 from gitforge.store.documents import Identity
 from gitforge.store.errors import FormatError, NotFound
-from gitforge.store.tickets import TicketRepo, comment_path, ticket_path
+from gitforge.store.tickets import (
+    TicketRepo,
+    comment_path,
+    private_ticket_authors,
+    ticket_path,
+)
 
 ALICE = Identity("alice", "alice@example.org", "Alice")
 BOB = Identity("bob", "bob@example.org")
@@ -115,3 +120,15 @@ def test_numbers_stay_unique_under_concurrent_creation(tickets):
     for thread in threads:
         thread.join()
     assert sorted(numbers) == list(range(1, 21))
+
+
+def test_private_ticket_authors_are_read_from_git(tickets):
+    tickets.create_ticket(ALICE, "Open to all")
+    tickets.create_ticket(ALICE, "Hidden", private=True)
+    hidden = tickets.create_ticket(BOB, "Also hidden", private=True)
+    assert private_ticket_authors(tickets.snapshot()) == {"alice", "bob"}
+    # Written by hand, not canonically: still found.
+    path = ticket_path(hidden["uid"])
+    loose = tickets.snapshot().read_bytes(path).replace(b'": ', b'":')
+    tickets.transact(lambda _s: {path: loose}, ALICE, "Loose JSON")
+    assert private_ticket_authors(tickets.snapshot()) == {"alice", "bob"}
