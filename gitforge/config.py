@@ -67,6 +67,8 @@ SETTINGS = (
 )
 
 _BY_NAME = {setting.name: setting for setting in SETTINGS}
+_ON = {"on", "true", "yes", "1"}
+_OFF = {"off", "false", "no", "0"}
 
 
 class Config:
@@ -99,6 +101,14 @@ class Config:
 
     def get_int(self, name: str) -> int:
         return int(self.get(name))
+
+    def get_switch(self, name: str) -> bool:
+        """An on/off setting; a value that is neither is refused (with a
+        ValueError saying so) rather than guessed."""
+        value = self.get(name).strip().lower()
+        if value in _ON | _OFF:
+            return value in _ON
+        raise ValueError(f"setting {name} is {self.get(name)!r}: use on or off")
 
     @property
     def repositories(self) -> Path:

@@ -15,17 +15,10 @@ from gitforge.store.layout import SITE_REPO
 
 log = logging.getLogger(__name__)
 
-_ON = {"on", "true", "yes", "1"}
-_OFF = {"off", "false", "no", "0"}
-
 
 def gitolite_enabled(config: Config) -> bool:
-    """The `gitolite` setting; a value that is neither on nor off is
-    refused rather than guessed."""
-    value = config.get("gitolite").strip().lower()
-    if value in _ON | _OFF:
-        return value in _ON
-    raise ValueError(f"setting gitolite is {config.get('gitolite')!r}: use on or off")
+    """The `gitolite` setting (ValueError when it is neither on nor off)."""
+    return config.get_switch("gitolite")
 
 
 def synced(home: Path, relpath: str) -> None:

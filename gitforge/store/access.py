@@ -172,22 +172,8 @@ def set_ticket_settings(
     return _change_project(site, fullname, edit, actor, "Change ticket settings")
 
 
-def _change_project(site, fullname, edit, actor, message) -> dict:
-    path = project_path(fullname)
-    result: dict = {}
-
-    def change(snapshot: Snapshot) -> dict:
-        project = snapshot.read(path)
-        if project is None:
-            raise NotFound("project", fullname)
-        edit(snapshot, project)
-        formats.check("project", path, project)
-        result.clear()
-        result.update(project)
-        return {path: project}
-
-    site.transact(change, actor, f"{message} on {fullname}")
-    return dict(result)
+def _change_project(site: SiteRepo, fullname, edit, actor, message) -> dict:
+    return site.edit_project(fullname, edit, actor, f"{message} on {fullname}")
 
 
 def _subject(subject: str) -> tuple[str, str]:

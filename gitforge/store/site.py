@@ -10,6 +10,7 @@ everything else reads these facts through the index.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,20 +149,7 @@ class SiteRepo(DocumentRepo):
         self, fullname: str, settings: dict, actor: Identity = SYSTEM
     ) -> dict:
         """Set some of a project's settings (see formats.PROJECT_SETTINGS)."""
-        path = project_path(fullname)
-        result: dict = {}
-
-        def change(snapshot: Snapshot) -> dict:
-            project = snapshot.read(path)
-            if project is None:
-                raise NotFound("project", fullname)
-            result.clear()
-            result.update(project, settings={**project["settings"], **settings})
-            formats.check("project", path, result)
-            return {path: result}
-
-        self.transact(change, actor, f"Change the settings of {fullname}")
-        return dict(result)
+        return self.change_project(fullname, settings=settings, actor=actor)
 
     def change_project(
         self,
@@ -173,30 +161,49 @@ class SiteRepo(DocumentRepo):
     ) -> dict:
         """Change a project's description, privacy and some of its settings
         in one commit; None leaves a field as it is."""
-        # Making a project private makes its forks private too: they hold
-        # its code. Making it public again leaves them as they are.
         path = project_path(fullname)
         if description is not None and (problem := _description_problem(description)):
             raise FormatError(path, "description", problem)
+
+        def edit(snapshot: Snapshot, project: dict) -> dict:
+            if description is not None:
+                project["description"] = description
+            if private is not None:
+                project["private"] = private
+            if settings:
+                project["settings"] = {**project["settings"], **settings}
+            # Forks hold the project's code: they turn private with it (and
+            # stay so when it turns public again).
+            return forks_made_private(snapshot, fullname) if private else {}
+
+        message = f"Change the settings of {fullname}"
+        return self.edit_project(fullname, edit, actor, message)
+
+    def edit_project(
+        self,
+        fullname: str,
+        edit: Callable[[Snapshot, dict], dict | None],
+        actor: Identity,
+        message: str,
+    ) -> dict:
+        """Change project `fullname`'s document in one commit: `edit` changes
+        the document it is given in place, raises to refuse, and may return
+        changes of other documents to make in the same commit. Returns the
+        document as written."""
+        path = project_path(fullname)
         result: dict = {}
 
         def change(snapshot: Snapshot) -> dict:
             project = snapshot.read(path)
             if project is None:
                 raise NotFound("project", fullname)
+            more = edit(snapshot, project) or {}
+            formats.check("project", path, project)
             result.clear()
             result.update(project)
-            if description is not None:
-                result["description"] = description
-            if private is not None:
-                result["private"] = private
-            if settings:
-                result["settings"] = {**project["settings"], **settings}
-            formats.check("project", path, result)
-            forks = forks_made_private(snapshot, fullname) if private else {}
-            return {path: result, **forks}
+            return {path: project, **more}
 
-        self.transact(change, actor, f"Change the settings of {fullname}")
+        self.transact(change, actor, message)
         return dict(result)
 
     def users(self) -> list[dict]:

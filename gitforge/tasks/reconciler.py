@@ -58,17 +58,10 @@ MAX_WAIT = 2.0
 # record the same branch update twice; refresh_pull_request needs a lock.
 CODE_REPO_DELAY = 5.0
 
-_ON = {"on", "true", "yes", "1"}
-_OFF = {"off", "false", "no", "0"}
-
 
 def reconcile_enabled(config: Config) -> bool:
-    """The `reconcile` setting; a value that is neither on nor off is
-    refused rather than guessed."""
-    value = config.get("reconcile").strip().lower()
-    if value in _ON | _OFF:
-        return value in _ON
-    raise ValueError(f"setting reconcile is {config.get('reconcile')!r}: use on or off")
+    """The `reconcile` setting (ValueError when it is neither on nor off)."""
+    return config.get_switch("reconcile")
 
 
 def changed_repo(repositories: Path, path: str) -> str | None:
