@@ -40,6 +40,7 @@ from gitforge.web.context import (
     viewer,
 )
 from gitforge.web.mentions import mentions_of
+from gitforge.web.ticket_settings import TicketSettings, settings_of
 from gitforge.web.writes import write_as_viewer
 
 log = logging.getLogger(__name__)
@@ -83,12 +84,19 @@ def list_tickets(project: ProjectContext):
         last_page=last_page,
         filter_url=filter_url,
         may_create=project.may(Action.CREATE_TICKET),
+        settings=settings_of(project.row),
     )
 
 
 @project_route(blueprint, "/issue/<int:number>")
 def show_ticket(project: ProjectContext, number: int):
     return _render_ticket(project, _readable_ticket(project, number))
+
+
+@blueprint.app_template_global()
+def project_ticket_settings(project: ProjectContext) -> TicketSettings:
+    """For pages other than these (pull requests), which colour tags too."""
+    return settings_of(project.row)
 
 
 def _ticket_filter(args: MultiDict) -> queries.TicketFilter:
@@ -166,6 +174,7 @@ def _render_ticket(project: ProjectContext, ticket: Row, form=None) -> str:
         may_edit=project.may(Action.EDIT_TICKET, ticket=facts),
         may_triage=project.may(Action.TRIAGE_TICKET, ticket=facts),
         mentions=mentions_of(project, ticket.number),
+        settings=settings_of(project.row),
         form=form or {},
     )
 
@@ -230,7 +239,9 @@ def edit_ticket(project: ProjectContext, number: int):
 def close_ticket(project: ProjectContext, number: int):
     ticket = _writable_ticket(project, number, Action.EDIT_TICKET)
     reason = request.form.get("reason", "").strip()
+    settings = settings_of(project.row)
     problem = _line_problem("close reason", reason)
+    problem = problem or settings.close_reason_problem(reason)
     if problem:
         return _show_again(project, ticket, problem)
     _write(
@@ -250,6 +261,7 @@ def reopen_ticket(project: ProjectContext, number: int):
 def triage_ticket(project: ProjectContext, number: int):
     ticket = _writable_ticket(project, number, Action.TRIAGE_TICKET)
     fields, problem = _triage_fields(request.form)
+    problem = problem or _unlisted_problem(project, ticket, fields)
     if problem:
         return _show_again(project, ticket, problem)
     _write(project, lambda repo, who: repo.update_ticket(ticket.uid, who, **fields))
@@ -360,6 +372,13 @@ def _triage_fields(form: MultiDict) -> tuple[dict, str | None]:
     )
     fields = dict(tags=tags, assignee=assignee, priority=priority, milestone=milestone)
     return fields, problem
+
+
+def _unlisted_problem(project: ProjectContext, ticket: Row, fields: dict) -> str | None:
+    """A priority or milestone the project's ticket settings do not offer."""
+    settings = settings_of(project.row)
+    problem = settings.priority_problem(fields["priority"], ticket.priority)
+    return problem or settings.milestone_problem(fields["milestone"], ticket.milestone)
 
 
 def _priority(value: str) -> tuple[int | None, str | None]:
