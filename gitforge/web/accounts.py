@@ -38,6 +38,7 @@ from gitforge.web.context import (
     session_store,
     site,
 )
+from gitforge.web.throttle import record_check, too_many_failures
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("accounts", __name__)
@@ -95,10 +96,15 @@ def login():
     if request.method == "GET":
         return render_template("login.html", next=target)
     name = request.form.get("name", "").strip()
+    if refusal := too_many_failures(name):
+        flash(f"{refusal}.", "error")
+        return render_template("login.html", next=target), 429
     row = queries.user(site().engine, name)
-    if row is None or not verify_password(
+    passed = row is not None and verify_password(
         row.password_hash, request.form.get("password", "")
-    ):
+    )
+    record_check(name, passed)
+    if not passed:
         flash("Unknown user or wrong password.", "error")
         return render_template("login.html", next=target), 401
     _start_session(row)

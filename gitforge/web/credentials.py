@@ -24,6 +24,7 @@ from gitforge.store.passwords import verify_password
 from gitforge.store.site import SiteRepo
 from gitforge.store.tokens import TokenRefused, check_token, token_path
 from gitforge.web.context import site
+from gitforge.web.throttle import record_check, too_many_failures
 
 _TOKEN_SHAPE = re.compile(r"[0-9a-f]{64}")
 WRONG_PASSWORD = "Unknown user or wrong password"
@@ -105,9 +106,12 @@ def _by_basic(value: str) -> Credentials:
         if token["user"] != name:
             raise CredentialsRefused("The token belongs to another user")
         return Credentials(_viewer_of_token(token), token)
-    # Not yet: a limit on failed attempts per user and per address.
+    if refusal := too_many_failures(name):
+        raise CredentialsRefused(refusal)
     row = queries.user(site().engine, name)
-    if row is None or not verify_password(row.password_hash, password):
+    passed = row is not None and verify_password(row.password_hash, password)
+    record_check(name, passed)
+    if not passed:
         raise CredentialsRefused(WRONG_PASSWORD)
     return Credentials(queries.viewer(site().engine, row.name))
 
