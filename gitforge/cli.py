@@ -122,6 +122,7 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
     app = create_app(config)
     warm_up(app)
     server = make_server(host, port, app, threaded=True)
+    _note_served_url(config, f"http://{host}:{server.port}")
     signal.signal(signal.SIGTERM, _exit_on_signal)
     click.echo(f"gitforge serving {config.home} on http://{host}:{server.port}/")
     try:
@@ -132,6 +133,13 @@ def serve(config: Config, host: str, port: int, workers: int) -> None:
         consumer.stop(graceful=True)
         _stop_reconciler(reconciler)
         _stop_hook_service(hook_service)
+
+
+def _note_served_url(config: Config, url: str) -> None:
+    """Where this server answers, for the links the hooks print while no
+    `site_url` is set (gitforge.hooks.offers)."""
+    (config.home / "run").mkdir(exist_ok=True)
+    (config.home / "run" / "url").write_text(url + "\n")
 
 
 def _exit_on_signal(signum, _frame) -> None:
@@ -223,19 +231,25 @@ def project_create(
 @click.argument("source")
 @click.option("--description", default="", help="One line about the project.")
 @click.option("--owner", help=_OWNER_HELP)
+@click.option("--private", is_flag=True, help="Absent for all without access.")
 @with_home
 def project_import(
-    config: Config, name: str, source: str, description: str, owner: str | None
+    config: Config,
+    name: str,
+    source: str,
+    description: str,
+    owner: str | None,
+    private: bool,
 ) -> None:
     """Create project NAME with every branch and tag of the git repo SOURCE."""
     from gitforge.tasks.projects import create_project
 
     owner = owner or _only_admin(config)
     progress = sys.stderr.isatty()
-    create_project(
-        config, name, owner, description, source=source, show_progress=progress
-    )
-    click.echo(f"Imported {source} as project {name}")
+    create_project(config, name, owner, description, source=source,
+                   show_progress=progress, private=private)  # fmt: skip
+    what = "private project" if private else "project"
+    click.echo(f"Imported {source} as {what} {name}")
 
 
 @project.command("fork")

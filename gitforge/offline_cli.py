@@ -374,8 +374,7 @@ def edit_ticket(clone, ref, title, body, as_user) -> None:
 @_as_option
 @_in_clone("REQUESTS")
 def comment_request(clone, ref, body, as_user) -> None:
-    """Comment on pull request N (a commit in this clone only: the server
-    does not take pushes to request repos yet)."""
+    """Comment on pull request N (a commit in this clone; push it back)."""
     _comment(clone, ref, body, as_user)
 
 
@@ -384,8 +383,8 @@ def comment_request(clone, ref, body, as_user) -> None:
 @_as_option
 @_in_clone("REQUESTS")
 def close_request(clone, ref, as_user) -> None:
-    """Close pull request N without merging it (a commit in this clone
-    only: the server does not take pushes to request repos yet)."""
+    """Close pull request N without merging it (a commit in this clone;
+    push it back)."""
     from gitforge import offline
 
     _edit(clone, ref, as_user, offline.close_request, "Close", "Closed")

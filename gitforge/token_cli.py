@@ -53,6 +53,8 @@ def token_create(config: Config, user_name: str, fullname: str | None,
 
     if expires_on is not None and days is not None:
         raise click.UsageError("give --expires or --days, not both")
+    if days is not None and days < 1:
+        raise click.UsageError("--days must be 1 or more")
     expires = _expiry(expires_on) if expires_on is not None else None
     with SiteRepo.open(config.repositories) as site:
         secret, doc = create_token(site, user_name, list(scopes), fullname,

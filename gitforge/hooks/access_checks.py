@@ -82,8 +82,9 @@ def _ref_problem(
     if pusher.may(action, ref=ref):
         return None
     if pusher.may(Action.PUSH_CODE, ref=ref):  # a rewrite of a protected branch
-        what = "deleted" if new == ZERO else "force-pushed"
-        return f"{ref} is protected: it cannot be {what}; push new commits on top"
+        if new == ZERO:
+            return f"{ref} is protected: it cannot be deleted"
+        return f"{ref} is protected: it cannot be force-pushed; push new commits on top"
     return f"{ref}: {pusher.name} may not push here; {_why(pusher)}"
 
 

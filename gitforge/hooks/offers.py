@@ -26,7 +26,7 @@ def pull_request_offers(
     config = Config.load(home)
     repo = pygit2.Repository(str(config.repositories / f"{code_repo}.git"))
     default = repo.head.shorthand if not repo.head_is_unborn else None
-    site = (config.get("site_url") or "http://127.0.0.1:8080").rstrip("/")
+    site = (config.get("site_url") or _served_url(config)).rstrip("/")
     lines = []
     for branch in new_branches:
         if branch == default or default is None or not _proposable(branch):
@@ -34,6 +34,15 @@ def pull_request_offers(
         page = f"{_project_path(code_repo)}/diff/{quote(default)}..{quote(branch)}"
         lines += [f"Create a pull request for {branch}:", f"  {site}{page}"]
     return lines
+
+
+def _served_url(config: Config) -> str:
+    """The address `gitforge serve` last said it answers on, or the
+    default one."""
+    try:
+        return (config.home / "run" / "url").read_text().strip()
+    except OSError:
+        return "http://127.0.0.1:8080"
 
 
 def _proposable(branch: str) -> bool:

@@ -33,6 +33,15 @@ class BadKey(ValueError):
     """Text that is not one ssh public key."""
 
 
+class KeyTaken(AlreadyExists):
+    """A key that an account holds already: the same one, or another."""
+
+    def __init__(self, fingerprint: str, mine: bool):
+        super().__init__("ssh key", fingerprint)
+        holder = "this account" if mine else "another account"
+        self.args = (f"the ssh key {fingerprint} is held by {holder} already",)
+
+
 def parse_key(text: str) -> tuple[str, str]:
     """The stored form (`<type> <base64>`) and fingerprint of the public key
     in `text`, as found in an `id_*.pub` file; BadKey with the reason for
@@ -90,8 +99,7 @@ def add_key(
             raise NotFound("user", user)
         owner = key_owner(snapshot, fingerprint)
         if owner is not None:
-            whose = "your account" if owner == user else "another account"
-            raise AlreadyExists("ssh key", f"{fingerprint} (held by {whose})")
+            raise KeyTaken(fingerprint, mine=owner == user)
         entry["added"] = utc_now()
         doc["ssh_keys"] = [*doc.get("ssh_keys", []), entry]
         formats.check("user", user_path(user), doc)

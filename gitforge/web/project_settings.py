@@ -60,6 +60,7 @@ TABS = {
     "tokens.project_tokens": "API tokens",
 }
 _LIST_SEPARATORS = re.compile(r"[\s,]+")
+_PATTERN_SEPARATORS = re.compile(r"[\r\n,]+")
 
 
 class BadInput(ValueError):
@@ -201,7 +202,7 @@ def _grant_fields(subject: str, form) -> tuple[str, list[str]]:
         Level.named(level)
     except ValueError:
         raise BadInput(f"Choose a level: {', '.join(LEVEL_WORDS)}.") from None
-    branches = split_list(form.get("branches", ""))
+    branches = split_patterns(form.get("branches", ""))
     if level != Level.COLLABORATOR.word:
         return level, []  # the field is for collaborators only, as it says
     if not branches:
@@ -213,6 +214,13 @@ def _grant_fields(subject: str, form) -> tuple[str, list[str]]:
 def split_list(text: str) -> list[str]:
     """Patterns given comma- or space-separated, or one per line."""
     return [part for part in _LIST_SEPARATORS.split(text) if part]
+
+
+def split_patterns(text: str) -> list[str]:
+    """Branch patterns, comma-separated or one per line. Spaces separate
+    nothing: a pattern cannot hold one, so `bad pattern` is refused whole
+    instead of being taken for two."""
+    return [part.strip() for part in _PATTERN_SEPARATORS.split(text) if part.strip()]
 
 
 def check_patterns(patterns: list[str]) -> None:
@@ -257,7 +265,7 @@ def branches(project: ProjectContext):
     if request.method == "GET":
         return _branches_page(project, "\n".join(current))
     text = request.form.get("patterns", "")
-    patterns = split_list(text)
+    patterns = split_patterns(text)
     try:
         check_patterns(patterns)
     except BadInput as err:

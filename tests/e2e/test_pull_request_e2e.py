@@ -70,20 +70,21 @@ def test_fork_pull_request_review_flag_force_push_merge(forge, tmp_path):
     erin = Browser(forge.url)
     erin.submit("/login", "/login", {"name": "erin", "password": "erin-pw-12"})
 
-    # Fork on the web, then push a branch to the fork (by path, as pushes
-    # over HTTP need authentication that comes later).
+    # Fork on the web, then push a branch to the fork over HTTP as erin.
     status, page = erin.submit("/demo", "/demo/fork", {})
     assert status == 200 and "forked from" in page
     work = tmp_path / "work"
     git("clone", "-q", f"{forge.url}/forks/erin/demo.git", str(work))
     git("checkout", "-q", "-b", "fix/line-2", cwd=work)
     _commit_line_two(work, "line two", "Fix line 2\n\nFixes #1")
-    fork_path = forge.home / "repositories/forks/erin/demo.git"
-    pushed = git("push", str(fork_path), "fix/line-2", cwd=work)
+    erins = forge.url.replace("http://", "http://erin:erin-pw-12@")
+    pushed = git("push", f"{erins}/forks/erin/demo.git", "fix/line-2", cwd=work,
+                 env={"GIT_TERMINAL_PROMPT": "0"})  # fmt: skip
     offer = re.search(r"remote: +(http\S+/diff/main\.\.fix/line-2)", pushed.stderr)
     assert offer, pushed.stderr
 
     # Open the pull request from the printed address: into the parent.
+    assert offer[1].startswith(forge.url + "/")  # the address it serves on
     diff_page = urlsplit(offer[1]).path
     status, page = erin.get(diff_page)
     assert status == 200 and "Fix line 2" in page
@@ -126,7 +127,7 @@ def test_fork_pull_request_review_flag_force_push_merge(forge, tmp_path):
     git("commit", "-q", "--amend", "-m", "Fix line 2 again\n\nFixes #1", cwd=work)
     _commit_line_two(work, "line 2, fixed", "Fix line 2 better\n\nFixes #1")
     head = git("rev-parse", "HEAD", cwd=work).stdout.strip()
-    git("push", "-q", "--force", str(fork_path), "fix/line-2", cwd=work)
+    git("push", "-q", "--force", f"{erins}/forks/erin/demo.git", "fix/line-2", cwd=work)
 
     def refreshed():
         page = erin.get("/demo/pull-request/2")[1]

@@ -187,7 +187,7 @@ def test_protected_branches_one_a_line(tool, login):
     assert not may(me, Action.REWRITE_BRANCH, facts(tool), ref="refs/heads/main")
     assert may(me, Action.REWRITE_BRANCH, facts(tool), ref="refs/heads/topic")
     before = site_tip(tool).id
-    for bad in ("../x", "-x", "a\\b"):
+    for bad in ("../x", "-x", "a\\b", "bad pattern"):
         refused = post(alice, "/tool/settings/branches", patterns=f"main\n{bad}")
         assert refused.status_code == 400
         assert f"{bad!r} is not a branch pattern" in text(refused)

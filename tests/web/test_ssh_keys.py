@@ -97,7 +97,7 @@ def test_a_key_of_another_account_is_refused(people, login):
     assert refused.status_code == 400
     assert "held by another account" in text(refused)
     again = post(login("alice"), "/settings/keys", key=line)
-    assert again.status_code == 400 and "held by your account" in text(again)
+    assert again.status_code == 400 and "held by this account" in text(again)
     assert site_tip(people) == before
     assert stored_keys(people) == []
 
