@@ -114,7 +114,9 @@ def _checked_request(request: object) -> tuple[str, list[list[str]], dict]:
         raise ValueError("each update is [old, new, ref]")
     if not isinstance(env, dict) or not set(env) <= set(PUSH_ENVIRONMENT):
         raise ValueError("unexpected environment variables")
-    return relpath, updates, {k: str(v) for k, v in env.items()}
+    if not all(isinstance(value, str) for value in env.values()):
+        raise ValueError("environment variables are text")
+    return relpath, updates, env
 
 
 def _is_live(path: str) -> bool:

@@ -49,9 +49,10 @@ def add_group(
     formats.check("group", group_path(name), doc)
 
     def change(snapshot: Snapshot) -> dict:
-        taken = {n.lower() for n in snapshot.listdir("groups")}
-        if f"{name.lower()}.json" in taken:
+        if _name_taken(snapshot, "groups", name):
             raise AlreadyExists("group", name)
+        if _name_taken(snapshot, "users", name):
+            raise AlreadyExists("user", name)
         _refuse_unknown_users(snapshot, doc["members"])
         return {group_path(name): doc}
 
@@ -194,6 +195,11 @@ def _projects(snapshot: Snapshot):
     for path, data in snapshot.walk("projects"):
         if path.endswith(".json"):
             yield path, parse_json(path, data)
+
+
+def _name_taken(snapshot: Snapshot, folder: str, name: str) -> bool:
+    """Whether `folder` (users, groups) holds `name`, in any case."""
+    return f"{name.lower()}.json" in {n.lower() for n in snapshot.listdir(folder)}
 
 
 def _refuse_unknown_users(snapshot: Snapshot, names) -> None:

@@ -264,9 +264,11 @@ def _refuse_kept_name(new: NewUser) -> None:
 
 
 def _refuse_taken_user(snapshot: Snapshot, name: str, email: str) -> None:
-    taken = {n.lower().removesuffix(".json") for n in snapshot.listdir("users")}
-    if name.lower() in taken:
-        raise AlreadyExists("user", name)
+    # A group's name is taken too: grants name both, `bob` and `@bob`.
+    for folder, kind in (("users", "user"), ("groups", "group")):
+        taken = {n.lower().removesuffix(".json") for n in snapshot.listdir(folder)}
+        if name.lower() in taken:
+            raise AlreadyExists(kind, name)
     # Not yet: this reads every user file; fine for thousands of accounts,
     # an email index file would be needed beyond that.
     # Read leniently: one account stored before a rule was added must not

@@ -259,7 +259,7 @@ def test_a_key_belongs_to_one_account(site):
     with unchanged(site):
         with pytest.raises(AlreadyExists, match="another account"):
             keys.add_key(site, "carol", line + " carol@box")
-        with pytest.raises(AlreadyExists, match="your account"):
+        with pytest.raises(AlreadyExists, match="held by this account"):
             keys.add_key(site, "bob", line)
         with pytest.raises(NotFound, match="user 'nobody'"):
             keys.add_key(site, "nobody", public_key("other"))
