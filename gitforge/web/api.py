@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from gitforge.index import queries, request_queries
 from gitforge.index.sync import sync_repo
-from gitforge.policy import Action, may
+from gitforge.policy import Action
 from gitforge.store.documents import Identity
 from gitforge.store.errors import FormatError
 from gitforge.store.formats import FLAG_STATUSES, MAX_NUMBER
@@ -50,13 +50,15 @@ def _json_error(err: HTTPException):
 def _viewer_from_token() -> None:
     """Who asks is the token's user, never the session's: also when the
     project is looked up, so that a token opens the private projects its
-    user may read (and nothing else)."""
+    user may read (and nothing else). The token is checked once here; the
+    views take it (or why it was refused) from `g`."""
     try:
-        token = request_token()
-    except CredentialsRefused:
+        g.api_token = request_token()
+    except CredentialsRefused as refused:
+        g.api_token, g.api_token_refused = None, str(refused)
         g.viewer = None  # each view then answers 401 with the reason
         return
-    g.viewer = queries.viewer(site().engine, token["user"])
+    g.viewer = queries.viewer(site().engine, g.api_token["user"])
 
 
 @project_route(blueprint, "/pull-request/<int:number>/flag", methods=["POST"])
@@ -152,16 +154,14 @@ def _token_for(project: ProjectContext, acl: str) -> dict:
     """The token of this request, if it grants `acl` on `project` to a user
     the policy lets do it. 401 for a missing, unknown, revoked or expired
     token; 403 for one without the scope or for another project."""
-    try:
-        token = request_token()
-    except CredentialsRefused as refused:
-        raise ApiError(401, "EINVALIDTOK", str(refused)) from None
+    token = g.api_token
+    if token is None:
+        raise ApiError(401, "EINVALIDTOK", g.api_token_refused)
     if problem := missing_scope(token, acl):
         raise ApiError(403, "ENOSCOPE", problem)
     if problem := wrong_project(token, project.fullname):
         raise ApiError(403, "EINVALIDTOK", problem)
-    viewer = queries.viewer(site().engine, token["user"])
-    if not may(viewer, Action.FLAG_PULL_REQUEST, project.facts):
+    if not project.may(Action.FLAG_PULL_REQUEST):  # as the token's user
         raise ApiError(403, "EINVALIDTOK", f"{token['user']} may not flag here")
     return token
 

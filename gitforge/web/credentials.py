@@ -20,6 +20,7 @@ from flask import request
 
 from gitforge.index import queries
 from gitforge.policy import Viewer
+from gitforge.store.documents import Snapshot
 from gitforge.store.passwords import verify_password
 from gitforge.store.site import SiteRepo
 from gitforge.store.tokens import TokenRefused, check_token, token_path
@@ -101,8 +102,10 @@ def _by_token(secret: str) -> Credentials:
 
 def _by_basic(value: str) -> Credentials:
     name, password = _basic_pair(value)
-    if _TOKEN_SHAPE.fullmatch(password) and _is_known_token(password):
-        token = _checked_token(password)
+    snapshot = _site_snapshot() if _TOKEN_SHAPE.fullmatch(password) else None
+    # A password of 64 hex digits that names no token file is a password.
+    if snapshot is not None and snapshot.exists(token_path(password[:16])):
+        token = _checked_token(password, snapshot)
         if token["user"] != name:
             raise CredentialsRefused("The token belongs to another user")
         return Credentials(_viewer_of_token(token), token)
@@ -127,19 +130,16 @@ def _basic_pair(value: str) -> tuple[str, str]:
     return name, password
 
 
-def _checked_token(secret: str) -> dict:
-    with SiteRepo.open(site().config.repositories) as site_repo:
-        try:
-            return check_token(site_repo.snapshot(), secret)
-        except TokenRefused as refused:
-            raise CredentialsRefused(str(refused)) from None
+def _checked_token(secret: str, snapshot: Snapshot | None = None) -> dict:
+    try:
+        return check_token(snapshot or _site_snapshot(), secret)
+    except TokenRefused as refused:
+        raise CredentialsRefused(str(refused)) from None
 
 
-def _is_known_token(secret: str) -> bool:
-    """Whether a token file answers to this secret's id: a password of 64
-    hex digits that names no token is checked as a password."""
+def _site_snapshot() -> Snapshot:
     with SiteRepo.open(site().config.repositories) as site_repo:
-        return site_repo.snapshot().exists(token_path(secret[:16]))
+        return site_repo.snapshot()
 
 
 def _viewer_of_token(token: dict) -> Viewer:
