@@ -14,17 +14,19 @@ import re
 import pygit2
 
 from gitforge.hooks.pusher import Pusher
-from gitforge.hooks.ticket_checks import read_document
+from gitforge.hooks.ticket_checks import (
+    COMMENT_FILE,
+    FREE_FILES,
+    UID_FOLDER,
+    read_document,
+)
 from gitforge.policy import Action
 from gitforge.store import formats
 from gitforge.store.documents import Snapshot
 from gitforge.store.errors import FormatError
 from gitforge.store.requests import request_path
 
-_FOLDER = r"(?P<bucket>[0-9a-f]{2})/(?P<uid>[0-9a-f]{30}(?P=bucket))"
-_REQUEST_FILE = re.compile(_FOLDER + r"/request\.json")
-_COMMENT_FILE = re.compile(_FOLDER + r"/comments/(?P<cuid>[0-9a-f]{32})\.json")
-_FREE_FILES = {"README.md", ".gitattributes"}
+_REQUEST_FILE = re.compile(UID_FOLDER + r"/request\.json")
 
 # Fields a push may change, and who may: the author and committers edit,
 # those who may merge triage; the status moves between Open and Closed.
@@ -57,7 +59,7 @@ class RequestChanges:
         return problems
 
     def check_file(self, old: Snapshot, new: Snapshot, path: str) -> None:
-        if path in _FREE_FILES:
+        if path in FREE_FILES:
             return
         if _REQUEST_FILE.fullmatch(path):
             before = old.read(path)
@@ -66,7 +68,7 @@ class RequestChanges:
             request = formats.check("request", path, read_document(new, path))
             self._check_request_change(path, before, request)
             return
-        if match := _COMMENT_FILE.fullmatch(path):
+        if match := COMMENT_FILE.fullmatch(path):
             request = new.read(request_path(match["uid"]))
             if request is None:
                 raise FormatError(path, None, "comments a pull request that is absent")

@@ -20,11 +20,13 @@ from gitforge.store.documents import Snapshot, parse_json
 from gitforge.store.errors import FormatError
 from gitforge.store.tickets import NUMBERS_FILE, ticket_path
 
-_FOLDER = r"(?P<bucket>[0-9a-f]{2})/(?P<uid>[0-9a-f]{30}(?P=bucket))"
-_TICKET_FILE = re.compile(_FOLDER + r"/ticket\.json")
-_COMMENT_FILE = re.compile(_FOLDER + r"/comments/(?P<cuid>[0-9a-f]{32})\.json")
-_ATTACHMENT = re.compile(_FOLDER + r"/files/[^/]+")
-_FREE_FILES = {"README.md", ".gitattributes"}
+# A ticket's or pull request's folder (documents.uid_folder), the file of one
+# comment in it, and the files a document repo may hold beside the folders.
+UID_FOLDER = r"(?P<bucket>[0-9a-f]{2})/(?P<uid>[0-9a-f]{30}(?P=bucket))"
+_TICKET_FILE = re.compile(UID_FOLDER + r"/ticket\.json")
+COMMENT_FILE = re.compile(UID_FOLDER + r"/comments/(?P<cuid>[0-9a-f]{32})\.json")
+_ATTACHMENT = re.compile(UID_FOLDER + r"/files/[^/]+")
+FREE_FILES = {"README.md", ".gitattributes"}
 _FIXED_FIELDS = {
     "ticket": ("uid", "number", "author", "created"),
     "comment": ("uid", "author", "created"),
@@ -66,7 +68,7 @@ class TicketChanges:
     def check_file(self, old: Snapshot, new: Snapshot, path: str) -> int | None:
         """Raise FormatError if the file at `path` breaks the rules; return
         the number of a ticket that the push adds."""
-        if path in _FREE_FILES:
+        if path in FREE_FILES:
             return None
         if match := _ATTACHMENT.fullmatch(path):
             if not new.exists(ticket_path(match["uid"])):
@@ -86,7 +88,7 @@ class TicketChanges:
             self._check_assignee(path, ticket, before)
             # A new ticket may come without a number: the server gives it one.
             return ticket["number"] if before is None else None
-        if match := _COMMENT_FILE.fullmatch(path):
+        if match := COMMENT_FILE.fullmatch(path):
             comment = formats.check("comment", path, read_document(new, path))
             if comment["uid"] != match["cuid"]:
                 raise FormatError(path, "uid", "must equal the file's name")
@@ -167,7 +169,7 @@ class TicketChanges:
 
 
 def check_deletion(path: str) -> None:
-    if _TICKET_FILE.fullmatch(path) or _COMMENT_FILE.fullmatch(path):
+    if _TICKET_FILE.fullmatch(path) or COMMENT_FILE.fullmatch(path):
         raise FormatError(
             path,
             None,

@@ -22,7 +22,7 @@ from gitforge.store.documents import (
 )
 from gitforge.store.errors import AlreadyExists, FormatError, NotFound
 from gitforge.store.layout import check_name
-from gitforge.store.site import SiteRepo, project_path, user_path
+from gitforge.store.site import SiteRepo, name_taken, project_path, user_path
 
 
 def group_path(name: str) -> str:
@@ -49,9 +49,9 @@ def add_group(
     formats.check("group", group_path(name), doc)
 
     def change(snapshot: Snapshot) -> dict:
-        if _name_taken(snapshot, "groups", name):
+        if name_taken(snapshot, "groups", name):
             raise AlreadyExists("group", name)
-        if _name_taken(snapshot, "users", name):
+        if name_taken(snapshot, "users", name):
             raise AlreadyExists("user", name)
         _refuse_unknown_users(snapshot, doc["members"])
         return {group_path(name): doc}
@@ -195,11 +195,6 @@ def _projects(snapshot: Snapshot):
     for path, data in snapshot.walk("projects"):
         if path.endswith(".json"):
             yield path, parse_json(path, data)
-
-
-def _name_taken(snapshot: Snapshot, folder: str, name: str) -> bool:
-    """Whether `folder` (users, groups) holds `name`, in any case."""
-    return f"{name.lower()}.json" in {n.lower() for n in snapshot.listdir(folder)}
 
 
 def _refuse_unknown_users(snapshot: Snapshot, names) -> None:

@@ -263,11 +263,15 @@ def _refuse_kept_name(new: NewUser) -> None:
         raise InvalidName("user", new.name, "it is kept for administrators")
 
 
+def name_taken(snapshot: Snapshot, folder: str, name: str) -> bool:
+    """Whether `folder` (users, groups) holds `name`, in any case."""
+    return f"{name.lower()}.json" in {n.lower() for n in snapshot.listdir(folder)}
+
+
 def _refuse_taken_user(snapshot: Snapshot, name: str, email: str) -> None:
     # A group's name is taken too: grants name both, `bob` and `@bob`.
     for folder, kind in (("users", "user"), ("groups", "group")):
-        taken = {n.lower().removesuffix(".json") for n in snapshot.listdir(folder)}
-        if name.lower() in taken:
+        if name_taken(snapshot, folder, name):
             raise AlreadyExists(kind, name)
     # Not yet: this reads every user file; fine for thousands of accounts,
     # an email index file would be needed beyond that.
