@@ -197,4 +197,4 @@ def test_revoked_access_and_removed_keys_stop_the_next_connection(site, tmp_path
         done = clone(site, "dave", "foo", tmp_path / "c")
         return done.returncode != 0 and "Permission denied" in done.stderr
 
-    assert wait_for(refused_at_login), "the removed key still logs in"
+    assert wait_for(refused_at_login, timeout=60), "the removed key still logs in"
